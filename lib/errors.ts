@@ -1,0 +1,15 @@
+/**
+ * A mistake in what the user asked for: a bad spec, a missing table or column, data over the
+ * quarantine threshold. Retrying cannot fix it, so activities turn it into a non-retryable
+ * Temporal failure whose message is shown in the CLI and the Web UI.
+ */
+export class PipelineInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PipelineInputError';
+  }
+}
+
+export function isPipelineInputError(err: unknown): err is PipelineInputError {
+  return err instanceof Error && err.name === 'PipelineInputError';
+}

@@ -1,0 +1,63 @@
+import { Table, makeVector, type Vector } from 'apache-arrow';
+import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/artifact-store';
+import { ShardWriter, readShardBatches } from '../data/arrow-shards';
+import type { EncodedShardRef, ShardRef, TransformRef } from '../refs';
+import { isTestRow } from './split';
+import { FeatureEncoder, labelOf, type FittedTransform } from './transform';
+
+export interface ApplyTransformInput {
+  artifactRoot: string;
+  transform: TransformRef;
+  shard: ShardRef;
+}
+
+/** Column names of an encoded shard. */
+export const ENCODED_LABEL = 'label';
+export const ENCODED_SPLIT = 'is_test';
+export const encodedFeatureColumn = (name: string): string => `f_${name}`;
+
+/**
+ * Encodes one raw shard with the fitted transform: per row, the label (0/1), the split flag and
+ * one code per feature. Deterministic, so re-running yields the same artifact.
+ */
+export async function applyTransform(input: ApplyTransformInput, progress: (rows: number) => void): Promise<EncodedShardRef> {
+  const transform = await readArtifactJson<FittedTransform>(input.transform);
+  const encoder = new FeatureEncoder(transform);
+  let trainRows = 0;
+  let testRows = 0;
+  const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
+    const writer = new ShardWriter(tmp);
+    for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
+      const n = batch.numRows;
+      const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
+      const labels = batch.getChild(transform.label.column)!.toArray() as Float64Array;
+      const label = new Float32Array(n);
+      const isTest = new Float32Array(n);
+      for (let r = 0; r < n; r++) {
+        label[r] = labelOf(transform, labels[r]!);
+        const test = isTestRow(keys[r]!, transform.split.seed, transform.split.testFraction);
+        isTest[r] = test ? 1 : 0;
+        if (test) testRows++;
+        else trainRows++;
+      }
+      const data: Record<string, Vector> = {
+        [ENCODED_LABEL]: makeVector(label),
+        [ENCODED_SPLIT]: makeVector(isTest),
+      };
+      transform.features.forEach((f, i) => {
+        const column = batch.getChild(f.column)!;
+        const codes = new Float32Array(n);
+        if (f.kind === 'categorical') for (let r = 0; r < n; r++) codes[r] = encoder.encodeCategory(i, column.get(r) as string | null);
+        else {
+          const values = column.toArray() as Float64Array;
+          for (let r = 0; r < n; r++) codes[r] = encoder.encodeNumber(i, values[r]!);
+        }
+        data[encodedFeatureColumn(f.name)] = makeVector(codes);
+      });
+      writer.write(new Table(data));
+      progress(trainRows + testRows);
+    }
+    await writer.close();
+  });
+  return { ...ref, partition: input.shard.partition, trainRows, testRows };
+}

@@ -1,0 +1,56 @@
+import { artifactPath } from '../artifacts/artifact-store';
+import { readShardBatches } from '../data/arrow-shards';
+import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from '../features/apply-transform';
+import { FeatureEncoder, type FittedTransform } from '../features/transform';
+import { mulberry32, shuffleInPlace } from '../random';
+import type { EncodedShardRef } from '../refs';
+
+export interface DenseBatch {
+  /** rows × inputDim, row-major. */
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+}
+
+export interface BatchOptions {
+  split: 'train' | 'test';
+  batchSize: number;
+  /** When set, rows within each Arrow batch are shuffled with this seed (plus the batch's position). */
+  shuffleSeed?: number;
+}
+
+/**
+ * Streams dense model-input batches from encoded shards, expanding one-hot codes per batch so no
+ * full dense matrix is ever held: memory is one Arrow batch plus one dense batch.
+ */
+export async function* denseBatches(transform: FittedTransform, shards: EncodedShardRef[], options: BatchOptions): AsyncGenerator<DenseBatch> {
+  const encoder = new FeatureEncoder(transform);
+  const dim = transform.inputDim;
+  const wantTest = options.split === 'test' ? 1 : 0;
+  const featureCount = transform.features.length;
+  const codes = new Float32Array(featureCount);
+  for (const [s, shard] of shards.entries()) {
+    let arrowBatchIndex = 0;
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+      const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+      const labels = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
+      const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
+      const picked: number[] = [];
+      for (let r = 0; r < batch.numRows; r++) if (isTest[r] === wantTest) picked.push(r);
+      if (options.shuffleSeed !== undefined) shuffleInPlace(picked, mulberry32(options.shuffleSeed ^ Math.imul(s + 1, 0x9e3779b1) ^ arrowBatchIndex));
+      arrowBatchIndex++;
+      for (let start = 0; start < picked.length; start += options.batchSize) {
+        const rows = Math.min(options.batchSize, picked.length - start);
+        const x = new Float32Array(rows * dim);
+        const y = new Float32Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const r = picked[start + i]!;
+          for (let f = 0; f < featureCount; f++) codes[f] = columns[f]![r]!;
+          encoder.denseInto(codes, x, i * dim);
+          y[i] = labels[r]!;
+        }
+        yield { x, y, rows };
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The small, typed references that workflows pass between activities. They name artifacts
+ * (URI + content hash) and carry counts; they never carry rows, tensors or weights, so every
+ * payload stays far below Temporal's limits.
+ */
+
+export interface ArtifactRef {
+  /** file:///... today; the store interface admits object-store URIs later. */
+  uri: string;
+  /** sha256 of the bytes at `uri`, hex. */
+  sha256: string;
+  bytes: number;
+}
+
+/** One ingested key-range partition, written as an Arrow IPC file. */
+export interface ShardRef extends ArtifactRef {
+  partition: number;
+  rows: number;
+  /** Rows that were malformed and went to `quarantine` instead. */
+  quarantinedRows: number;
+  quarantine?: ArtifactRef;
+}
+
+export interface DatasetRef {
+  table: string;
+  shards: ShardRef[];
+  rows: number;
+  quarantinedRows: number;
+  /** Hash over the shard hashes: identifies the data a model was trained on. */
+  sha256: string;
+}
+
+/** The fitted transform (scalers, vocabularies) as a JSON artifact, loaded again at serving time. */
+export interface TransformRef extends ArtifactRef {
+  inputDim: number;
+  trainRows: number;
+}
+
+/** One transformed shard: encoded features + label + split flag, Arrow IPC. */
+export interface EncodedShardRef extends ArtifactRef {
+  partition: number;
+  trainRows: number;
+  testRows: number;
+}
+
+export interface CheckpointRef extends ArtifactRef {
+  epoch: number;
+}
+
+export interface ModelRef extends ArtifactRef {
+  backend: string;
+  epochs: number;
+  trainSamples: number;
+  trainSeconds: number;
+  finalLoss: number;
+}
+
+export interface EvaluationMetrics {
+  auc: number;
+  logLoss: number;
+  accuracy: number;
+  positiveRate: number;
+  rows: number;
+}
+
+export interface RegisteredModel {
+  name: string;
+  version: number;
+}

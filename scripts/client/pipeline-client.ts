@@ -1,0 +1,83 @@
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { POOLS, taskQueue } from '../../workers/task-queues';
+import { progressQuery, type PipelineProgress } from '../../workflows/progress';
+import { MODEL, PIPELINE, STAGE } from '../../workflows/search-attributes';
+import type { trainingPipeline, TrainingPipelineResult } from '../../workflows/training-pipeline';
+import { ProgressPrinter } from './progress-view';
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 10_000 });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); run \`pipewright up\`, or set TEMPORAL_ADDRESS to a running server.`);
+  }
+  return new Client({ connection, namespace });
+}
+
+/** flights-20261125-061500: what it is, and when. */
+export function workflowIdFor(spec: PipelineSpec, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${spec.name}-${stamp}-${String(now.getUTCMilliseconds()).padStart(3, '0')}`;
+}
+
+export async function startTrainingPipeline(client: Client, spec: PipelineSpec): Promise<WorkflowHandle<typeof trainingPipeline>> {
+  const modelName = spec.model.name ?? spec.name;
+  const queues = Object.fromEntries(POOLS.map((p) => [p, taskQueue(p)])) as Record<(typeof POOLS)[number], string>;
+  return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
+    taskQueue: queues.orchestrator,
+    workflowId: workflowIdFor(spec),
+    args: [{ spec, queues }],
+    staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${spec.source.table}\`${spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
+    staticDetails: `Spec:\n\`\`\`json\n${JSON.stringify(spec, null, 2)}\n\`\`\``,
+    typedSearchAttributes: [
+      { key: PIPELINE, value: spec.name },
+      { key: MODEL, value: modelName },
+      { key: STAGE, value: 'queued' },
+    ],
+  });
+}
+
+export function webUiLink(uiUrl: string | null | undefined, namespace: string, workflowId: string): string | undefined {
+  return uiUrl ? `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}
+
+/** Waits for the run, drawing progress from the workflow's query; returns the result or throws its failure message. */
+export async function watchPipeline(handle: WorkflowHandle<typeof trainingPipeline>, show = true): Promise<TrainingPipelineResult> {
+  const printer = new ProgressPrinter();
+  let done = false;
+  const poll = async (): Promise<void> => {
+    while (!done) {
+      try {
+        const p: PipelineProgress = await handle.query(progressQuery);
+        if (show) printer.update(p);
+      } catch {
+        // The first workflow task may not have run yet; try again.
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const polling = poll();
+  try {
+    const result = await handle.result();
+    done = true;
+    await polling;
+    if (show) printer.update(await handle.query(progressQuery));
+    return result;
+  } catch (err) {
+    done = true;
+    await polling;
+    if (show) await handle.query(progressQuery).then((p) => printer.update(p)).catch(() => undefined);
+    throw new Error(failureMessage(err));
+  }
+}
+
+export function failureMessage(err: unknown): string {
+  if (err instanceof WorkflowFailedError) {
+    let cause: unknown = err.cause;
+    while (cause instanceof Error && (cause as { cause?: unknown }).cause instanceof Error) cause = (cause as { cause: unknown }).cause;
+    return cause instanceof Error ? cause.message : err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,35 @@
+import type { Pool } from 'pg';
+import { ident } from '../../lib/data/db';
+
+export interface FlightInstance {
+  date: string;
+  distance: number;
+  origin: string;
+  destination: string;
+}
+
+/** A real flight from the source table, in the raw form the model server takes, with its actual delay. */
+export async function sampleFlight(pool: Pool, table: string): Promise<{ instance: FlightInstance; delay: number | null }> {
+  const { rows } = await pool.query<{ date: string; distance: number; origin: string; destination: string; delay: number | null }>(
+    `SELECT to_char(date, 'YYYY-MM-DD"T"HH24:MI:SS') AS date, distance, origin, destination, delay
+       FROM ${ident(table)} ORDER BY id DESC LIMIT 1`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`table ${table} is empty`);
+  return { instance: { date: row.date, distance: row.distance, origin: row.origin, destination: row.destination }, delay: row.delay };
+}
+
+export async function predictOverHttp(serveUrl: string, model: string, instances: unknown[]): Promise<{ predictions: number[]; model_version: number }> {
+  const res = await fetch(`${serveUrl}/v1/models/${model}:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances }),
+  });
+  const body = (await res.json()) as { predictions: number[]; model_version: number; error?: string };
+  if (!res.ok) throw new Error(`prediction failed: HTTP ${res.status} ${body.error ?? ''}`);
+  return body;
+}
+
+export function curlFor(serveUrl: string, model: string, instance: unknown): string {
+  return `curl -s -X POST ${serveUrl}/v1/models/${model}:predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: [instance] })}'`;
+}

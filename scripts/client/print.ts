@@ -1,0 +1,26 @@
+import type { EvaluationMetrics } from '../../lib/refs';
+import type { TrainingPipelineResult } from '../../workflows/training-pipeline';
+import { redact } from '../stack/postgres';
+import type { StackInfo } from '../stack/stack';
+
+export function printStackInfo(info: StackInfo, home: string): void {
+  console.log('\npipewright is up:');
+  console.log(`  Temporal      ${info.temporalAddress} (namespace ${info.namespace})`);
+  if (info.uiUrl) console.log(`  Web UI        ${info.uiUrl}`);
+  console.log(`  PostgreSQL    ${redact(info.databaseUrl)}`);
+  if (info.serveUrl) console.log(`  Model server  ${info.serveUrl}/v1/models/{name}:predict`);
+  console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
+}
+
+export function formatMetrics(m: EvaluationMetrics): string {
+  return `AUC ${m.auc.toFixed(4)} · log loss ${m.logLoss.toFixed(4)} · accuracy ${m.accuracy.toFixed(4)} · ${m.rows} test rows (${(100 * m.positiveRate).toFixed(1)}% positive)`;
+}
+
+export function printResult(result: TrainingPipelineResult, link: string | undefined): void {
+  console.log(`\nRun ${result.runId} succeeded.`);
+  console.log(`  Model    ${result.model.name} v${result.model.version} (backend ${result.backend})${result.model.servedBy ? `, served at ${result.model.servedBy}` : ''}`);
+  console.log(`  Metrics  ${formatMetrics(result.metrics)}`);
+  console.log(`  Rows     ${result.rows} ingested, ${result.quarantinedRows} quarantined`);
+  console.log(`  Stages   ${Object.entries(result.stageSeconds).map(([s, t]) => `${s} ${t.toFixed(1)}s`).join(' · ')}`);
+  if (link) console.log(`  Web UI   ${link}`);
+}

