@@ -1,11 +1,25 @@
-/** Unit tests are pure; integration tests share one real stack started in globalSetup. */
+/**
+ * Two projects: `unit` (pure code, no services) and `integration`, which shares one real stack
+ * (Temporal dev server, embedded PostgreSQL, every pool, the model server) started by
+ * `pipewright up` in globalSetup and stopped in globalTeardown.
+ */
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  testEnvironment: 'node',
-  globalSetup: '<rootDir>/test/integration/global-setup.js',
-  globalTeardown: '<rootDir>/test/integration/global-teardown.js',
   testTimeout: 600000,
-  maxWorkers: 1,
+  projects: [
+    {
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      testEnvironment: 'node',
+      transform,
+    },
+    {
+      displayName: 'integration',
+      roots: ['<rootDir>/test/integration'],
+      testEnvironment: 'node',
+      transform,
+      globalSetup: '<rootDir>/test/integration/global-setup.js',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+    },
+  ],
 };

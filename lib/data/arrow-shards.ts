@@ -1,23 +1,31 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { RecordBatchReader, RecordBatchStreamWriter, type RecordBatch, type Table } from 'apache-arrow';
+import { RecordBatch, RecordBatchReader, RecordBatchStreamWriter, Struct, makeData, type Data, type Schema } from 'apache-arrow';
 
 /**
  * Shards are Arrow IPC *stream* files: written batch by batch and read batch by batch, so a
  * worker's memory holds one batch, not the shard.
+ *
+ * A writer is bound to one schema and builds every batch with it: Arrow's stream writer closes
+ * itself when a batch's schema differs from the first one in any way (nullability included), and
+ * schemas inferred per batch do differ.
  */
 export class ShardWriter {
   private readonly writer = new RecordBatchStreamWriter();
   private readonly done: Promise<void>;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    readonly schema: Schema,
+  ) {
     const out = createWriteStream(file);
     this.writer.toNodeStream().pipe(out);
     this.done = finished(out);
   }
 
-  write(table: Table): void {
-    this.writer.write(table);
+  /** Writes one batch; `columns` are in schema order and all `length` long. */
+  write(columns: Data[], length: number): void {
+    this.writer.write(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: columns })));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import { Field, Float64, Schema, Utf8, makeVector, vectorFromArray, type Data } from 'apache-arrow';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ArtifactStore } from '../artifacts/artifact-store';
@@ -23,6 +23,11 @@ export interface QuarantinedRow {
   key: string | null;
   reason: string;
   fields: CopyField[];
+}
+
+/** Arrow schema of a raw shard: numbers (and epoch-ms timestamps) as non-null Float64, text as nullable Utf8. */
+export function shardSchema(columns: SourceColumn[]): Schema {
+  return new Schema(columns.map((c) => (c.kind === 'text' ? new Field(c.name, new Utf8(), true) : new Field(c.name, new Float64(), false))));
 }
 
 /** Accumulates one Arrow batch of typed columns; malformed rows go to the quarantine list. */
@@ -62,16 +67,15 @@ export class ShardBatchBuilder {
     return this.length >= this.capacity;
   }
 
-  /** The rows so far as an Arrow table; resets the builder. */
-  flush(): Table {
-    const data: Record<string, Vector> = {};
-    this.columns.forEach((column, c) => {
-      data[column.name] =
-        column.kind === 'text' ? vectorFromArray(this.texts[c]!, new Utf8()) : makeVector(this.numbers[c]!.slice(0, this.length));
-    });
+  /** The rows so far as Arrow column data in column order (see shardSchema); resets the builder. */
+  flush(): { columns: Data[]; length: number } {
+    const length = this.length;
+    const columns: Data[] = this.columns.map((column, c) =>
+      column.kind === 'text' ? vectorFromArray(this.texts[c]!, new Utf8()).data[0]! : makeVector(this.numbers[c]!.slice(0, length)).data[0]!,
+    );
     this.texts = this.columns.map(() => []);
     this.length = 0;
-    return new Table(data);
+    return { columns, length };
   }
 }
 
@@ -91,7 +95,7 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
     const key = ident(input.key);
     const sql = `COPY (SELECT ${select} FROM ${ident(input.table)} WHERE ${key} >= ${input.range.lo} AND ${key} < ${input.range.hi} ORDER BY ${key}) TO STDOUT`;
     const shard = await store.putFile('shards', '.arrows', async (tmp) => {
-      const writer = new ShardWriter(tmp);
+      const writer = new ShardWriter(tmp, shardSchema(input.columns));
       const builder = new ShardBatchBuilder(input.columns, input.batchRows);
       const splitter = new CopyTextLineSplitter();
       const handleLine = (line: string): void => {
@@ -100,7 +104,8 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
         if (problem !== null) quarantined.push({ key: fields[0] ?? null, reason: problem, fields });
         else rows++;
         if (builder.full) {
-          writer.write(builder.flush());
+          const batch = builder.flush();
+          writer.write(batch.columns, batch.length);
           progress(rows);
         }
       };
@@ -108,7 +113,8 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
       for await (const chunk of stream) for (const line of splitter.push(chunk as Buffer)) handleLine(line);
       for (const line of splitter.end()) handleLine(line);
       // Always write the last (possibly empty) batch so even an empty shard carries its schema.
-      writer.write(builder.flush());
+      const last = builder.flush();
+      writer.write(last.columns, last.length);
       await writer.close();
     });
     const quarantine =

@@ -1,4 +1,4 @@
-import { Table, makeVector, type Vector } from 'apache-arrow';
+import { Field, Float32, Schema, makeVector, type Data } from 'apache-arrow';
 import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../refs';
@@ -16,6 +16,12 @@ export const ENCODED_LABEL = 'label';
 export const ENCODED_SPLIT = 'is_test';
 export const encodedFeatureColumn = (name: string): string => `f_${name}`;
 
+/** label, is_test, then one Float32 code column per feature, all non-null. */
+export function encodedSchema(transform: FittedTransform): Schema {
+  const names = [ENCODED_LABEL, ENCODED_SPLIT, ...transform.features.map((f) => encodedFeatureColumn(f.name))];
+  return new Schema(names.map((name) => new Field(name, new Float32(), false)));
+}
+
 /**
  * Encodes one raw shard with the fitted transform: per row, the label (0/1), the split flag and
  * one code per feature. Deterministic, so re-running yields the same artifact.
@@ -26,7 +32,7 @@ export async function applyTransform(input: ApplyTransformInput, progress: (rows
   let trainRows = 0;
   let testRows = 0;
   const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
-    const writer = new ShardWriter(tmp);
+    const writer = new ShardWriter(tmp, encodedSchema(transform));
     for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
       const n = batch.numRows;
       const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
@@ -40,10 +46,7 @@ export async function applyTransform(input: ApplyTransformInput, progress: (rows
         if (test) testRows++;
         else trainRows++;
       }
-      const data: Record<string, Vector> = {
-        [ENCODED_LABEL]: makeVector(label),
-        [ENCODED_SPLIT]: makeVector(isTest),
-      };
+      const columns: Data[] = [makeVector(label).data[0]!, makeVector(isTest).data[0]!];
       transform.features.forEach((f, i) => {
         const column = batch.getChild(f.column)!;
         const codes = new Float32Array(n);
@@ -52,9 +55,9 @@ export async function applyTransform(input: ApplyTransformInput, progress: (rows
           const values = column.toArray() as Float64Array;
           for (let r = 0; r < n; r++) codes[r] = encoder.encodeNumber(i, values[r]!);
         }
-        data[encodedFeatureColumn(f.name)] = makeVector(codes);
+        columns.push(makeVector(codes).data[0]!);
       });
-      writer.write(new Table(data));
+      writer.write(columns, n);
       progress(trainRows + testRows);
     }
     await writer.close();

@@ -25,7 +25,8 @@ export async function evaluateModel(input: EvaluateInput, progress: (rows: numbe
   const ordered = [...input.shards].sort((a, b) => a.partition - b.partition);
   for await (const batch of denseBatches(transform, ordered, { split: 'test', batchSize: 16384 })) {
     const xs = tf.tensor2d(batch.x, [batch.rows, transform.inputDim]);
-    const out = model.predict(xs) as tf.Tensor;
+    // predict() slices its input into batches of 32 unless told otherwise: 50x slower here.
+    const out = model.predict(xs, { batchSize: batch.rows }) as tf.Tensor;
     const p = (await out.data()) as Float32Array;
     xs.dispose();
     out.dispose();

@@ -128,7 +128,7 @@ export class ModelServer {
       throw err;
     }
     const rows = x.length / loaded.transform.inputDim;
-    const predictions = tf.tidy(() => loaded.model.predict(tf.tensor2d(x, [rows, loaded.transform.inputDim])) as tf.Tensor);
+    const predictions = tf.tidy(() => loaded.model.predict(tf.tensor2d(x, [rows, loaded.transform.inputDim]), { batchSize: rows }) as tf.Tensor);
     const values = Array.from(await predictions.data());
     predictions.dispose();
     sendJson(res, 200, { predictions: values, model_name: loaded.row.name, model_version: loaded.row.version });

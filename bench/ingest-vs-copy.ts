@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { loadConfig } from '../lib/config';
+import { closePools, ident, poolFor } from '../lib/data/db';
+import { ensureFlightsTable } from '../lib/data/flights-loader';
+import { planKeyRanges, type KeyRange } from '../lib/data/partitions';
+import { inspectSource, type SourceSchema } from '../lib/data/source-schema';
+import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
+import { runInThread } from '../lib/threads/run-in-thread';
+import { startPostgres } from '../scripts/stack/postgres';
+import { readFileSync } from 'node:fs';
+import { recordResult } from './record';
+
+/**
+ * Ingest throughput against its floor: the same key ranges read with a raw `COPY (SELECT …) TO
+ * STDOUT` that only counts bytes (what psql \copy costs), at the same parallelism, in the same run.
+ * Target: pipewright ingest >= 0.8x raw COPY.
+ */
+async function rawCopy(url: string, schema: SourceSchema, range: KeyRange): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const key = ident(schema.key);
+    const sql = `COPY (SELECT ${schema.columns.map((c) => c.select).join(', ')} FROM ${ident(schema.table)} WHERE ${key} >= ${range.lo} AND ${key} < ${range.hi} ORDER BY ${key}) TO STDOUT`;
+    let bytes = 0;
+    for await (const chunk of client.query(copyTo(sql))) bytes += (chunk as Buffer).length;
+    return bytes;
+  } finally {
+    await client.end();
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = process.hrtime.bigint();
+  const out = await fn();
+  return [out, Number(process.hrtime.bigint() - t) / 1e9];
+}
+
+async function main(): Promise<void> {
+  const rows = Number(process.env.BENCH_ROWS ?? 3_000_000);
+  const partitions = Number(process.env.BENCH_PARTITIONS ?? os.cpus().length * 2);
+  const config = loadConfig();
+  const pg = await startPostgres(config, (l) => console.error(l));
+  const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'pipewright-bench-'));
+  try {
+    const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
+    await ensureFlightsTable(poolFor(pg.url), table, rows >= 3_000_000 ? undefined : rows);
+    const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
+    spec.source.table = table;
+    const schema = await inspectSource(poolFor(pg.url), spec);
+    const ranges = planKeyRanges(schema.minKey, schema.maxKey, partitions);
+    const concurrency = os.cpus().length;
+
+    async function inParallel<T>(fn: (r: KeyRange) => Promise<T>): Promise<T[]> {
+      const out: T[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < ranges.length) {
+            const r = ranges[next++]!;
+            out.push(await fn(r));
+          }
+        }),
+      );
+      return out;
+    }
+
+    // Warm the table into the page cache so neither side pays the first read.
+    await inParallel((r) => rawCopy(pg.url, schema, r));
+    const [bytes, copySeconds] = await timed(() => inParallel((r) => rawCopy(pg.url, schema, r)));
+    const [shards, ingestSeconds] = await timed(() =>
+      inParallel((range) =>
+        runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, table, key: schema.key, columns: schema.columns, range, batchRows: 65_536 }),
+      ),
+    );
+    const ingested = shards.reduce((n, s) => n + s.rows, 0);
+    const result = {
+      rows: ingested,
+      partitions,
+      concurrency,
+      rawCopySeconds: copySeconds,
+      rawCopyMBps: bytes.reduce((a, b) => a + b, 0) / 1e6 / copySeconds,
+      ingestSeconds,
+      ingestRowsPerSecond: ingested / ingestSeconds,
+      ratioVsRawCopy: copySeconds / ingestSeconds,
+      target: 0.8,
+    };
+    console.table([
+      { what: 'raw COPY TO STDOUT (bytes only)', seconds: copySeconds.toFixed(2), 'rows/s': Math.round(ingested / copySeconds) },
+      { what: 'pipewright ingest (parse + Arrow shard)', seconds: ingestSeconds.toFixed(2), 'rows/s': Math.round(ingested / ingestSeconds) },
+    ]);
+    console.log(`ingest / raw COPY throughput ratio: ${result.ratioVsRawCopy.toFixed(2)}x (target >= 0.8x)`);
+    await recordResult('ingest-vs-copy', result);
+  } finally {
+    rmSync(artifactRoot, { recursive: true, force: true });
+    await closePools();
+    await pg.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
