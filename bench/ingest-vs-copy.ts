@@ -87,7 +87,9 @@ async function main(): Promise<void> {
       ingestRowsPerSecond: ingested / ingestSeconds,
       ratioVsRawCopy: copySeconds / ingestSeconds,
       target: 0.8,
+      headline: '',
     };
+    result.headline = `ingest ${Math.round(result.ingestRowsPerSecond).toLocaleString('en-US')} rows/s = ${result.ratioVsRawCopy.toFixed(2)}× raw COPY TO STDOUT (target ≥ 0.8×), ${ingested.toLocaleString('en-US')} rows, ${partitions} partitions`;
     console.table([
       { what: 'raw COPY TO STDOUT (bytes only)', seconds: copySeconds.toFixed(2), 'rows/s': Math.round(ingested / copySeconds) },
       { what: 'pipewright ingest (parse + Arrow shard)', seconds: ingestSeconds.toFixed(2), 'rows/s': Math.round(ingested / ingestSeconds) },

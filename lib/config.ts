@@ -26,8 +26,8 @@ export interface PipewrightConfig {
   serveUrl: string;
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0 || value > 65535) {
@@ -38,9 +38,9 @@ function intFromEnv(name: string, fallback: number): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PipewrightConfig {
   const home = path.resolve(env.PIPEWRIGHT_HOME || '.pipewright');
-  const temporalPort = intFromEnv('PIPEWRIGHT_TEMPORAL_PORT', 7233);
-  const temporalUiPort = intFromEnv('PIPEWRIGHT_TEMPORAL_UI_PORT', 8233);
-  const servePort = intFromEnv('PIPEWRIGHT_SERVE_PORT', 8501);
+  const temporalPort = intFromEnv(env, 'PIPEWRIGHT_TEMPORAL_PORT', 7233);
+  const temporalUiPort = intFromEnv(env, 'PIPEWRIGHT_TEMPORAL_UI_PORT', 8233);
+  const servePort = intFromEnv(env, 'PIPEWRIGHT_SERVE_PORT', 8501);
   return {
     home,
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
@@ -49,7 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PipewrightConf
     temporalUiPort,
     temporalUiUrl: env.PIPEWRIGHT_TEMPORAL_UI_URL || `http://localhost:${temporalUiPort}`,
     databaseUrl: env.DATABASE_URL || undefined,
-    postgresPort: intFromEnv('PIPEWRIGHT_POSTGRES_PORT', 5433),
+    postgresPort: intFromEnv(env, 'PIPEWRIGHT_POSTGRES_PORT', 5433),
     servePort,
     serveUrl: env.PIPEWRIGHT_SERVE_URL || `http://127.0.0.1:${servePort}`,
   };

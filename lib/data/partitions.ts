@@ -13,13 +13,11 @@ export function planKeyRanges(min: number, max: number, count: number): KeyRange
   if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max)) throw new Error(`key bounds must be safe integers, got ${min}..${max}`);
   if (max < min) return [];
   if (!Number.isInteger(count) || count < 1) throw new Error(`partition count must be a positive integer, got ${count}`);
-  const span = max - min + 1;
-  const n = Math.min(count, span);
+  // BigInt: for wide key spaces span * i exceeds 2^53 and float rounding would drop or repeat keys.
+  const span = BigInt(max) - BigInt(min) + 1n;
+  const n = span < BigInt(count) ? Number(span) : count;
+  const boundary = (i: number): number => Number(BigInt(min) + (span * BigInt(i)) / BigInt(n));
   const ranges: KeyRange[] = [];
-  for (let i = 0; i < n; i++) {
-    const lo = min + Math.floor((span * i) / n);
-    const hi = min + Math.floor((span * (i + 1)) / n);
-    ranges.push({ partition: i, lo, hi });
-  }
+  for (let i = 0; i < n; i++) ranges.push({ partition: i, lo: boundary(i), hi: boundary(i + 1) });
   return ranges;
 }

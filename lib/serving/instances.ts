@@ -22,8 +22,9 @@ export function instanceFields(transform: FittedTransform): Array<{ field: strin
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value !== 'string') return undefined;
-  const hasZone = /(Z|[+-]\d\d:?\d\d)$/i.test(value.trim());
-  const ms = Date.parse(hasZone ? value : `${value.trim().replace(' ', 'T')}Z`);
+  const text = value.trim();
+  const hasZone = /(Z|[+-]\d\d:?\d\d)$/i.test(text);
+  const ms = Date.parse(hasZone ? text : `${text.replace(' ', 'T')}Z`);
   return Number.isFinite(ms) ? ms : undefined;
 }
 

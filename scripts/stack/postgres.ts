@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -42,6 +42,7 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
     onLog: () => undefined,
     onError: (message: unknown) => log(`[postgres] ${String(message)}`.trimEnd()),
   });
+  if (isRoot) makeTraversable(path.dirname(dataDir), log);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`Initialising embedded PostgreSQL in ${dataDir}${isRoot ? ' (server runs as the unprivileged postgres user)' : ''}...`);
     await pg.initialise();
@@ -63,6 +64,23 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
   const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/${EMBEDDED_DATABASE}`;
   await migrate(poolFor(url));
   return { url, stop: () => pg.stop() };
+}
+
+/**
+ * As root the server runs as the unprivileged postgres user, which must be able to walk down to
+ * its data directory. A PIPEWRIGHT_HOME under a 0700 folder (mkdtemp, /root) would stop initdb
+ * with "Permission denied", so each ancestor gets the search bit for others (never read or write:
+ * the folders' contents stay unlisted).
+ */
+function makeTraversable(dir: string, log: (line: string) => void): void {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, (mode & 0o7777) | 0o001);
+      log(`Made ${current} traversable (o+x) so the postgres user can reach its data directory.`);
+    }
+    if (path.dirname(current) === current) return;
+  }
 }
 
 async function checkReachable(url: string, name: string): Promise<void> {

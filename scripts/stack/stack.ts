@@ -41,18 +41,32 @@ const stackFile = (home: string): string => path.join(home, 'stack.json');
  */
 export async function startStack(config: PipewrightConfig, options: StackOptions): Promise<Stack> {
   await fs.mkdir(config.home, { recursive: true });
+  const running = await findRunningStack(config);
+  if (running) {
+    throw new Error(
+      `a pipewright stack (pid ${running.pid}) is already running for PIPEWRIGHT_HOME=${config.home}; use it (run, status and demo find it), stop it with Ctrl-C, or pick another PIPEWRIGHT_HOME.`,
+    );
+  }
   const logDir = path.join(config.home, 'logs');
   const processes: ManagedProcess[] = [];
   let postgres: PostgresEndpoint | undefined;
   let temporalEndpoint: TemporalEndpoint | undefined;
+  let published = false;
   const stop = async (): Promise<void> => {
     await Promise.all([...processes].reverse().map((p) => p.stop()));
     await temporalEndpoint?.process?.stop();
     await postgres?.stop();
-    await fs.rm(stackFile(config.home), { force: true });
+    // Only the stack that wrote stack.json removes it.
+    if (published) await fs.rm(stackFile(config.home), { force: true });
   };
   try {
-    [postgres, temporalEndpoint] = await Promise.all([startPostgres(config, options.log), startTemporal(config, options.log)]);
+    const [pgResult, temporalResult] = await Promise.allSettled([startPostgres(config, options.log), startTemporal(config, options.log)]);
+    // Keep whichever came up so stop() takes it down again when the other failed.
+    if (pgResult.status === 'fulfilled') postgres = pgResult.value;
+    if (temporalResult.status === 'fulfilled') temporalEndpoint = temporalResult.value;
+    if (pgResult.status === 'rejected') throw pgResult.reason;
+    if (temporalResult.status === 'rejected') throw temporalResult.reason;
+    if (!postgres || !temporalEndpoint) throw new Error('unreachable: both services reported success without endpoints');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: temporalEndpoint.address,
@@ -82,6 +96,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       startedAt: new Date().toISOString(),
     };
     await fs.writeFile(stackFile(config.home), JSON.stringify(info, null, 2));
+    published = true;
     return { info, temporal: temporalEndpoint, postgres, processes, stop };
   } catch (err) {
     await stop().catch(() => undefined);

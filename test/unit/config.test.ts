@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { loadConfig } from '../../lib/config';
+
+describe('loadConfig', () => {
+  test('defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      home: path.resolve('.pipewright'),
+      temporalAddress: undefined,
+      temporalNamespace: 'default',
+      temporalPort: 7233,
+      temporalUiPort: 8233,
+      temporalUiUrl: 'http://localhost:8233',
+      databaseUrl: undefined,
+      postgresPort: 5433,
+      servePort: 8501,
+      serveUrl: 'http://127.0.0.1:8501',
+    });
+    expect(path.isAbsolute(config.home)).toBe(true);
+  });
+
+  test('empty strings count as unset', () => {
+    const config = loadConfig({
+      PIPEWRIGHT_HOME: '',
+      TEMPORAL_ADDRESS: '',
+      TEMPORAL_NAMESPACE: '',
+      DATABASE_URL: '',
+      PIPEWRIGHT_TEMPORAL_PORT: '',
+      PIPEWRIGHT_SERVE_PORT: '',
+    });
+    expect(config.home).toBe(path.resolve('.pipewright'));
+    expect(config.temporalAddress).toBeUndefined();
+    expect(config.temporalNamespace).toBe('default');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporalPort).toBe(7233);
+    expect(config.servePort).toBe(8501);
+  });
+
+  test('reads every setting from the given environment', () => {
+    const config = loadConfig({
+      PIPEWRIGHT_HOME: '/srv/pw',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'ml',
+      PIPEWRIGHT_TEMPORAL_PORT: '17233',
+      PIPEWRIGHT_TEMPORAL_UI_PORT: '18233',
+      DATABASE_URL: 'postgres://u@db/flights',
+      PIPEWRIGHT_POSTGRES_PORT: '15433',
+      PIPEWRIGHT_SERVE_PORT: '18501',
+    });
+    expect(config).toEqual({
+      home: '/srv/pw',
+      temporalAddress: 'temporal.internal:7233',
+      temporalNamespace: 'ml',
+      temporalPort: 17233,
+      temporalUiPort: 18233,
+      temporalUiUrl: 'http://localhost:18233', // derived from the UI port
+      databaseUrl: 'postgres://u@db/flights',
+      postgresPort: 15433,
+      servePort: 18501,
+      serveUrl: 'http://127.0.0.1:18501', // derived from the serve port
+    });
+  });
+
+  test('explicit URLs win over the derived ones', () => {
+    const config = loadConfig({
+      PIPEWRIGHT_SERVE_PORT: '9000',
+      PIPEWRIGHT_SERVE_URL: 'http://models:9000',
+      PIPEWRIGHT_TEMPORAL_UI_URL: 'https://temporal.example.com',
+    });
+    expect(config.serveUrl).toBe('http://models:9000');
+    expect(config.temporalUiUrl).toBe('https://temporal.example.com');
+  });
+
+  test('resolves a relative home against the working directory', () => {
+    expect(loadConfig({ PIPEWRIGHT_HOME: 'state/pw' }).home).toBe(path.join(process.cwd(), 'state', 'pw'));
+  });
+
+  test.each(['abc', '0', '-1', '65536', '80.5', '1e9'])('rejects the port %p with a message naming the variable', (raw) => {
+    expect(() => loadConfig({ PIPEWRIGHT_TEMPORAL_PORT: raw })).toThrow(
+      `PIPEWRIGHT_TEMPORAL_PORT=${raw} is not a valid port number; set it to an integer between 1 and 65535 or unset it.`,
+    );
+  });
+
+  test('validates every port variable', () => {
+    for (const name of ['PIPEWRIGHT_TEMPORAL_UI_PORT', 'PIPEWRIGHT_POSTGRES_PORT', 'PIPEWRIGHT_SERVE_PORT']) {
+      expect(() => loadConfig({ [name]: 'http' })).toThrow(`${name}=http is not a valid port number`);
+    }
+  });
+
+  test('accepts the extreme valid ports', () => {
+    expect(loadConfig({ PIPEWRIGHT_SERVE_PORT: '1' }).servePort).toBe(1);
+    expect(loadConfig({ PIPEWRIGHT_SERVE_PORT: '65535' }).servePort).toBe(65535);
+  });
+
+  test('reads only the environment it is given', () => {
+    // A bad value in the real process environment must not leak into loadConfig(env).
+    const saved = process.env.PIPEWRIGHT_SERVE_PORT;
+    process.env.PIPEWRIGHT_SERVE_PORT = 'not-a-port';
+    try {
+      expect(loadConfig({}).servePort).toBe(8501);
+      expect(() => loadConfig()).toThrow('PIPEWRIGHT_SERVE_PORT=not-a-port is not a valid port number');
+    } finally {
+      if (saved === undefined) delete process.env.PIPEWRIGHT_SERVE_PORT;
+      else process.env.PIPEWRIGHT_SERVE_PORT = saved;
+    }
+  });
+});
