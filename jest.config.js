@@ -15,7 +15,8 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      roots: ['<rootDir>/test/integration'],
+      // chaos/ (kill and restart) shares the integration stack.
+      roots: ['<rootDir>/test/integration', '<rootDir>/test/chaos'],
       testEnvironment: 'node',
       transform,
       globalSetup: '<rootDir>/test/integration/global-setup.js',

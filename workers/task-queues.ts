@@ -5,8 +5,8 @@
 export const POOLS = ['orchestrator', 'cpu', 'gpu', 'eval', 'deploy'] as const;
 export type Pool = (typeof POOLS)[number];
 
-export function taskQueue(pool: Pool, prefix: string = defaultPrefix()): string {
-  return `${prefix}${pool}`;
+export function taskQueue(pool: Pool, prefix?: string): string {
+  return `${prefix ?? defaultPrefix()}${pool}`;
 }
 
 function defaultPrefix(): string {

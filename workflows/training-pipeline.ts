@@ -46,10 +46,12 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
   const runId = workflowInfo().workflowId;
   const modelName = spec.model.name ?? spec.name;
 
+  // Work runs in threads while the activity's main thread heartbeats every 5 s, so a missed 30 s
+  // heartbeat means the worker is gone: Temporal retries the step elsewhere within half a minute.
   const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE };
-  const cpu = proxyActivities<CpuActivities>({ taskQueue: queues.cpu, startToCloseTimeout: '2h', heartbeatTimeout: '2m', retry });
-  const gpu = proxyActivities<GpuActivities>({ taskQueue: queues.gpu, startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry });
-  const evaluation = proxyActivities<EvalActivities>({ taskQueue: queues.eval, startToCloseTimeout: '2h', heartbeatTimeout: '2m', retry });
+  const cpu = proxyActivities<CpuActivities>({ taskQueue: queues.cpu, startToCloseTimeout: '2h', heartbeatTimeout: '30s', retry });
+  const gpu = proxyActivities<GpuActivities>({ taskQueue: queues.gpu, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
+  const evaluation = proxyActivities<EvalActivities>({ taskQueue: queues.eval, startToCloseTimeout: '2h', heartbeatTimeout: '30s', retry });
   const deploy = proxyActivities<DeployActivities>({ taskQueue: queues.deploy, startToCloseTimeout: '5m', retry });
 
   const progress: PipelineProgress = {

@@ -22,9 +22,14 @@ export function workflowIdFor(spec: PipelineSpec, now = new Date()): string {
   return `${spec.name}-${stamp}-${String(now.getUTCMilliseconds()).padStart(3, '0')}`;
 }
 
-export async function startTrainingPipeline(client: Client, spec: PipelineSpec): Promise<WorkflowHandle<typeof trainingPipeline>> {
+export interface StartOptions {
+  /** Task-queue prefix of the pools that should run it (default: PIPEWRIGHT_QUEUE_PREFIX or `pipewright-`). */
+  queuePrefix?: string;
+}
+
+export async function startTrainingPipeline(client: Client, spec: PipelineSpec, options: StartOptions = {}): Promise<WorkflowHandle<typeof trainingPipeline>> {
   const modelName = spec.model.name ?? spec.name;
-  const queues = Object.fromEntries(POOLS.map((p) => [p, taskQueue(p)])) as Record<(typeof POOLS)[number], string>;
+  const queues = Object.fromEntries(POOLS.map((p) => [p, taskQueue(p, options.queuePrefix)])) as Record<(typeof POOLS)[number], string>;
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
     taskQueue: queues.orchestrator,
     workflowId: workflowIdFor(spec),
