@@ -1,11 +1,11 @@
-import { Field, Float64, Schema, Utf8, makeVector, vectorFromArray, type Data } from 'apache-arrow';
+import { Field, Float64, Schema, Utf8, makeData, makeVector, type Data } from 'apache-arrow';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ArtifactStore } from '../artifacts/artifact-store';
 import type { ShardRef } from '../refs';
 import { ident } from './db';
 import { ShardWriter } from './arrow-shards';
-import { CopyTextLineSplitter, parseCopyTextLine, type CopyField } from './copy-text';
+import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
 import type { KeyRange } from './partitions';
 import type { SourceColumn } from './source-schema';
 
@@ -19,10 +19,11 @@ export interface IngestPartitionInput {
   batchRows: number;
 }
 
+/** A malformed row as it lands in the quarantine file: its key, why, and every field as read. */
 export interface QuarantinedRow {
-  key: string | null;
+  key: number | string | null;
   reason: string;
-  fields: CopyField[];
+  fields: Array<number | string | null>;
 }
 
 /** Arrow schema of a raw shard: numbers (and epoch-ms timestamps) as non-null Float64, text as nullable Utf8. */
@@ -30,10 +31,58 @@ export function shardSchema(columns: SourceColumn[]): Schema {
   return new Schema(columns.map((c) => (c.kind === 'text' ? new Field(c.name, new Utf8(), true) : new Field(c.name, new Float64(), false))));
 }
 
-/** Accumulates one Arrow batch of typed columns; malformed rows go to the quarantine list. */
+/** One Utf8 column under construction: raw UTF-8 bytes appended as they arrive, never decoded to strings. */
+class Utf8ColumnBuilder {
+  private bytes = new Uint8Array(1 << 16);
+  private byteLength = 0;
+  private readonly offsets: Int32Array;
+  private readonly validity: Uint8Array;
+  private nulls = 0;
+
+  constructor(capacity: number) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.validity = new Uint8Array((capacity + 7) >> 3);
+  }
+
+  append(row: number, src: Buffer | null, start: number, length: number): void {
+    if (src === null) {
+      this.nulls++;
+    } else {
+      this.validity[row >> 3]! |= 1 << (row & 7);
+      if (this.byteLength + length > this.bytes.length) {
+        const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.byteLength + length));
+        grown.set(this.bytes.subarray(0, this.byteLength));
+        this.bytes = grown;
+      }
+      src.copy(this.bytes, this.byteLength, start, start + length);
+      this.byteLength += length;
+    }
+    this.offsets[row + 1] = this.byteLength;
+  }
+
+  flush(length: number): Data {
+    const data = makeData({
+      type: new Utf8(),
+      length,
+      nullCount: this.nulls,
+      nullBitmap: this.nulls > 0 ? this.validity.slice(0, (length + 7) >> 3) : null,
+      valueOffsets: this.offsets.slice(0, length + 1),
+      data: this.bytes.slice(0, this.byteLength),
+    });
+    this.byteLength = 0;
+    this.nulls = 0;
+    this.validity.fill(0);
+    return data;
+  }
+}
+
+/**
+ * Accumulates one Arrow batch from binary COPY tuples; a malformed tuple (NULL or non-finite in a
+ * numeric column, a field of the wrong width) is refused with the reason and appends nothing.
+ */
 export class ShardBatchBuilder {
-  private numbers: Float64Array[];
-  private texts: (string | null)[][];
+  private readonly numbers: Float64Array[];
+  private readonly texts: Array<Utf8ColumnBuilder | null>;
   length = 0;
 
   constructor(
@@ -41,25 +90,31 @@ export class ShardBatchBuilder {
     private readonly capacity: number,
   ) {
     this.numbers = columns.map((c) => (c.kind === 'text' ? new Float64Array(0) : new Float64Array(capacity)));
-    this.texts = columns.map(() => []);
+    this.texts = columns.map((c) => (c.kind === 'text' ? new Utf8ColumnBuilder(capacity) : null));
   }
 
-  /** Appends the row, or returns why it is malformed (and appends nothing). */
-  add(fields: CopyField[]): string | null {
-    if (fields.length !== this.columns.length) return `expected ${this.columns.length} fields, got ${fields.length}`;
-    for (let c = 0; c < this.columns.length; c++) {
-      const column = this.columns[c]!;
-      if (column.kind === 'text') continue;
-      const field = fields[c];
-      if (field === null || field === undefined) return `"${column.name}" is null`;
-      const value = Number(field);
-      if (!Number.isFinite(value)) return `"${column.name}" is not a finite number: ${JSON.stringify(field)}`;
+  /** Appends the tuple whose fields are views into `buf` (see CopyBinaryReader), or returns why it is malformed. */
+  addTuple(buf: Buffer, starts: Int32Array, lengths: Int32Array): string | null {
+    const columns = this.columns;
+    const row = this.length;
+    // Validate and decode every number first so a refused row leaves no partial values behind.
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      if (column.wire === 'text') continue;
+      const length = lengths[c]!;
+      if (length < 0) return `"${column.name}" is null`;
+      if (length !== WIRE_WIDTH[column.wire]) return `"${column.name}" has ${length} bytes, expected ${WIRE_WIDTH[column.wire]} for ${column.wire}`;
+      const value = decodeNumber(column.wire, buf, starts[c]!);
+      if (!Number.isFinite(value)) return `"${column.name}" is not a finite number: ${value}`;
+      this.numbers[c]![row] = value;
     }
-    const row = this.length++;
-    for (let c = 0; c < this.columns.length; c++) {
-      if (this.columns[c]!.kind === 'text') this.texts[c]!.push(fields[c] ?? null);
-      else this.numbers[c]![row] = Number(fields[c]);
+    for (let c = 0; c < columns.length; c++) {
+      const text = this.texts[c];
+      if (!text) continue;
+      const length = lengths[c]!;
+      text.append(row, length < 0 ? null : buf, starts[c]!, length);
     }
+    this.length++;
     return null;
   }
 
@@ -71,17 +126,29 @@ export class ShardBatchBuilder {
   flush(): { columns: Data[]; length: number } {
     const length = this.length;
     const columns: Data[] = this.columns.map((column, c) =>
-      column.kind === 'text' ? vectorFromArray(this.texts[c]!, new Utf8()).data[0]! : makeVector(this.numbers[c]!.slice(0, length)).data[0]!,
+      column.kind === 'text' ? this.texts[c]!.flush(length) : makeVector(this.numbers[c]!.slice(0, length)).data[0]!,
     );
-    this.texts = this.columns.map(() => []);
     this.length = 0;
     return { columns, length };
   }
 }
 
+/** Every field of a refused tuple, readable, for the quarantine file. */
+export function describeTuple(columns: SourceColumn[], buf: Buffer, starts: Int32Array, lengths: Int32Array): Array<number | string | null> {
+  return columns.map((column, c) => {
+    const length = lengths[c]!;
+    if (length < 0) return null;
+    if (column.wire === 'text') return buf.toString('utf8', starts[c]!, starts[c]! + length);
+    if (length !== WIRE_WIDTH[column.wire]) return `0x${buf.toString('hex', starts[c]!, starts[c]! + length)}`;
+    const value = decodeNumber(column.wire, buf, starts[c]!);
+    // JSON has no NaN or Infinity: keep them as their names.
+    return Number.isFinite(value) ? value : String(value);
+  });
+}
+
 /**
- * Reads one key range with COPY (SELECT ...) TO STDOUT (PostgreSQL's fastest way out) and writes
- * it as an Arrow IPC stream shard, in key order. Deterministic: the same range of the same table
+ * Reads one key range with COPY (SELECT ...) TO STDOUT in binary format (PostgreSQL's fastest way
+ * out) and writes it as an Arrow IPC stream shard, in key order. Deterministic: the same range of the same table
  * yields byte-identical shards, hence the same content-addressed URI.
  */
 export async function ingestPartition(input: IngestPartitionInput, progress: (rows: number) => void): Promise<ShardRef> {
@@ -93,25 +160,27 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
   try {
     const select = input.columns.map((c) => c.select).join(', ');
     const key = ident(input.key);
-    const sql = `COPY (SELECT ${select} FROM ${ident(input.table)} WHERE ${key} >= ${input.range.lo} AND ${key} < ${input.range.hi} ORDER BY ${key}) TO STDOUT`;
+    const sql = `COPY (SELECT ${select} FROM ${ident(input.table)} WHERE ${key} >= ${input.range.lo} AND ${key} < ${input.range.hi} ORDER BY ${key}) TO STDOUT (FORMAT binary)`;
     const shard = await store.putFile('shards', '.arrows', async (tmp) => {
       const writer = new ShardWriter(tmp, shardSchema(input.columns));
       const builder = new ShardBatchBuilder(input.columns, input.batchRows);
-      const splitter = new CopyTextLineSplitter();
-      const handleLine = (line: string): void => {
-        const fields = parseCopyTextLine(line);
-        const problem = builder.add(fields);
-        if (problem !== null) quarantined.push({ key: fields[0] ?? null, reason: problem, fields });
-        else rows++;
+      const reader = new CopyBinaryReader(input.columns.length);
+      const onTuple = (buf: Buffer, starts: Int32Array, lengths: Int32Array): void => {
+        const problem = builder.addTuple(buf, starts, lengths);
+        if (problem !== null) {
+          const fields = describeTuple(input.columns, buf, starts, lengths);
+          quarantined.push({ key: fields[0] ?? null, reason: problem, fields });
+          return;
+        }
+        rows++;
         if (builder.full) {
           const batch = builder.flush();
           writer.write(batch.columns, batch.length);
           progress(rows);
         }
       };
-      const stream = client.query(copyTo(sql));
-      for await (const chunk of stream) for (const line of splitter.push(chunk as Buffer)) handleLine(line);
-      for (const line of splitter.end()) handleLine(line);
+      for await (const chunk of client.query(copyTo(sql))) reader.push(chunk as Buffer, onTuple);
+      reader.end();
       // Always write the last (possibly empty) batch so even an empty shard carries its schema.
       const last = builder.flush();
       writer.write(last.columns, last.length);

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { PipelineInputError } from '../errors';
 import type { PipelineSpec } from '../spec/pipeline-spec';
+import type { WireType } from './copy-binary';
 import { ident } from './db';
 
 /** How a source column lands in an ingested shard. */
@@ -9,8 +10,46 @@ export type ColumnKind = 'number' | 'timestamp' | 'text';
 export interface SourceColumn {
   name: string;
   kind: ColumnKind;
-  /** SQL expression that reads it in the shape the shard stores (numbers and epoch milliseconds as float8). */
+  /** SQL expression the ingest COPY selects: the bare column where its binary form is decoded directly, else a cast. */
   select: string;
+  /** How the selected value arrives in a binary COPY. */
+  wire: WireType;
+}
+
+/** Types whose binary COPY form ingest decodes itself; anything else is cast on the server. */
+const NATIVE_WIRE: Readonly<Record<string, WireType>> = {
+  smallint: 'int2',
+  integer: 'int4',
+  bigint: 'int8',
+  real: 'float4',
+  'double precision': 'float8',
+  'timestamp without time zone': 'timestamp',
+  'timestamp with time zone': 'timestamp',
+  date: 'date',
+  text: 'text',
+  'character varying': 'text',
+};
+
+/** What each wire type delivers. */
+const WIRE_KIND: Readonly<Record<WireType, ColumnKind>> = {
+  int2: 'number',
+  int4: 'number',
+  int8: 'number',
+  float4: 'number',
+  float8: 'number',
+  timestamp: 'timestamp',
+  date: 'timestamp',
+  text: 'text',
+};
+
+/** The SELECT expression and wire type that deliver column `name` (of SQL type `dataType`) as `kind`. */
+export function sourceColumn(name: string, dataType: string, kind: ColumnKind): SourceColumn {
+  const q = ident(name);
+  const native = NATIVE_WIRE[dataType];
+  if (native !== undefined && WIRE_KIND[native] === kind) return { name, kind, select: q, wire: native };
+  if (kind === 'timestamp') throw new Error(`column "${name}" of type ${dataType} cannot be read as a timestamp`);
+  // numeric (arbitrary precision) goes as float8; categorical non-text columns (integers, char(n), enums) as their text form.
+  return kind === 'text' ? { name, kind, select: `${q}::text`, wire: 'text' } : { name, kind, select: `${q}::float8`, wire: 'float8' };
 }
 
 export interface SourceSchema {
@@ -66,10 +105,7 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
   const add = (name: string, kind: ColumnKind): void => {
     if (seen.has(name)) return;
     seen.add(name);
-    const q = ident(name);
-    const select =
-      kind === 'number' ? `${q}::float8` : kind === 'timestamp' ? `(extract(epoch from ${q}) * 1000)::float8` : `${q}::text`;
-    columns.push({ name, kind, select });
+    columns.push(sourceColumn(name, types.get(name)!, kind));
   };
 
   const keyType = typeOf(key, 'source.key');
