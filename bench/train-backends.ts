@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -179,10 +180,24 @@ function vulkanHint(): string {
   return ` [libvulkan.so.1: ${find('libvulkan.so.1') ?? 'not found'}; libGLX_nvidia.so.0 (NVIDIA's Vulkan driver): ${find('libGLX_nvidia.so.0') ?? 'not found'}; ICDs: ${icds.join(', ') || 'none'}${process.env.VK_ICD_FILENAMES ? `; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}` : ''}; /dev/nvidiactl: ${existsSync('/dev/nvidiactl')}]`;
 }
 
+/**
+ * The gpu pool trains in a worker thread (lib/threads), not on the main thread: a native addon that
+ * cannot load in a thread (Dawn included) would silently leave the pool on wasm. This measures there.
+ */
+function measureInThread(choice: BackendChoice, batchSize: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const thread = new Worker(__filename, { workerData: { choice, batchSize } });
+    thread.once('message', (m: { run?: Run; error?: string }) =>
+      m.run ? resolve({ ...m.run, backend: `${m.run.backend} [thread]` }) : reject(new Error(m.error ?? 'no result from the thread')),
+    );
+    thread.once('error', reject);
+  });
+}
+
 async function child(choice: BackendChoice, batchSize: number, resultFile: string): Promise<void> {
   let out: { run?: Run; error?: string };
   try {
-    out = { run: await measure(choice, batchSize) };
+    out = { run: process.env.BENCH_IN_THREAD ? await measureInThread(choice, batchSize) : await measure(choice, batchSize) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err);
     out = { error: message + (choice === 'webgpu' ? vulkanHint() : '') };
@@ -192,12 +207,12 @@ async function child(choice: BackendChoice, batchSize: number, resultFile: strin
   process.exit(0);
 }
 
-function runChild(choice: BackendChoice, batchSize: number, dir: string): Promise<Run | Failure> {
-  const resultFile = path.join(dir, `${choice}-${batchSize}.json`);
+function runChild(choice: BackendChoice, batchSize: number, dir: string, inThread = false): Promise<Run | Failure> {
+  const resultFile = path.join(dir, `${choice}-${batchSize}${inThread ? '-thread' : ''}.json`);
   const timeoutS = num('BENCH_CHILD_TIMEOUT_S', 300);
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [...process.execArgv, __filename], {
-      env: { ...process.env, BENCH_CHILD: choice, BENCH_BATCH: String(batchSize), BENCH_RESULT_FILE: resultFile },
+      env: { ...process.env, BENCH_CHILD: choice, BENCH_BATCH: String(batchSize), BENCH_RESULT_FILE: resultFile, ...(inThread ? { BENCH_IN_THREAD: '1' } : {}) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutS * 1000);
@@ -209,7 +224,7 @@ function runChild(choice: BackendChoice, batchSize: number, dir: string): Promis
       } catch {
         out.error = signal === 'SIGKILL' ? `timed out after ${timeoutS}s` : `child exited (code ${code}, signal ${signal}) without a result`;
       }
-      resolve(out.run ?? { choice, batchSize, error: out.error ?? 'no result' });
+      resolve(out.run ?? { choice, batchSize, error: `${inThread ? '[thread] ' : ''}${out.error ?? 'no result'}` });
     });
   });
 }
@@ -243,6 +258,12 @@ async function main(): Promise<void> {
           record(await runChild(choice, size, dir));
         }
       }
+    }
+    // Once more in a worker thread, where the gpu pool really trains.
+    for (const choice of ['wasm', 'webgpu'] as const) {
+      if (!runs.some((r) => r.choice === choice)) continue;
+      console.error(`[train-backends] ${choice} batch ${MODEL.batchSize} in a worker thread ...`);
+      record(await runChild(choice, MODEL.batchSize, dir, true));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -292,7 +313,7 @@ function summary(runs: Run[], failed: Failure[]) {
 
 /** One line for bench/README.md: samples/s of every run and its ratio to wasm at the same batch size or larger. */
 function headline(runs: Run[], wasm: Run | undefined): string {
-  const parts = runs.map((r) => `${r.choice}@${r.batchSize} ${fmt(r.samplesPerSec)}/s${wasm && r !== wasm ? ` (${fmt(r.samplesPerSec / wasm.samplesPerSec, 2)}×)` : ''}`);
+  const parts = runs.map((r) => `${r.choice}${r.backend.endsWith('[thread]') ? '[thread]' : ''}@${r.batchSize} ${fmt(r.samplesPerSec)}/s${wasm && r !== wasm ? ` (${fmt(r.samplesPerSec / wasm.samplesPerSec, 2)}×)` : ''}`);
   return parts.length ? `samples/s, × wasm@${MODEL.batchSize}: ${parts.join(', ')}` : 'no backend initialised';
 }
 
@@ -303,7 +324,13 @@ function writeOut(result: ReturnType<typeof summary>): string {
   return file;
 }
 
-if (process.env.BENCH_CHILD) {
+if (!isMainThread && (workerData as { choice?: BackendChoice } | null)?.choice) {
+  const { choice, batchSize } = workerData as { choice: BackendChoice; batchSize: number };
+  measure(choice, batchSize).then(
+    (run) => parentPort!.postMessage({ run }),
+    (err: unknown) => parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+  );
+} else if (process.env.BENCH_CHILD) {
   void child(process.env.BENCH_CHILD as BackendChoice, num('BENCH_BATCH', MODEL.batchSize), process.env.BENCH_RESULT_FILE!);
 } else {
   main().catch((err) => {
