@@ -1,9 +1,10 @@
-import { Field, Float32, Schema, makeVector, type Data } from 'apache-arrow';
+import { Field, Float32, Schema, makeVector, type Data, type Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../refs';
 import { isTestRow } from './split';
 import { FeatureEncoder, labelOf, type FittedTransform } from './transform';
+import { Utf8Interner } from './utf8-interner';
 
 export interface ApplyTransformInput {
   artifactRoot: string;
@@ -31,6 +32,8 @@ export async function applyTransform(input: ApplyTransformInput, progress: (rows
   const encoder = new FeatureEncoder(transform);
   let trainRows = 0;
   let testRows = 0;
+  const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
+  let ids = new Int32Array(0);
   const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
     const writer = new ShardWriter(tmp, encodedSchema(transform));
     for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
@@ -50,8 +53,15 @@ export async function applyTransform(input: ApplyTransformInput, progress: (rows
       transform.features.forEach((f, i) => {
         const column = batch.getChild(f.column)!;
         const codes = new Float32Array(n);
-        if (f.kind === 'categorical') for (let r = 0; r < n; r++) codes[r] = encoder.encodeCategory(i, column.get(r) as string | null);
-        else {
+        if (f.kind === 'categorical') {
+          // Encode each distinct value once, then map rows by interned id (-1: null, out of vocabulary).
+          const { interner, codeOfId } = categorical[i]!;
+          if (ids.length < n) ids = new Int32Array(n);
+          interner.intern(column.data[0] as Data<Utf8>, ids);
+          for (let id = codeOfId.length; id < interner.values.length; id++) codeOfId.push(encoder.encodeCategory(i, interner.values[id]!));
+          const nullCode = encoder.encodeCategory(i, null);
+          for (let r = 0; r < n; r++) codes[r] = ids[r]! < 0 ? nullCode : codeOfId[ids[r]!]!;
+        } else {
           const values = column.toArray() as Float64Array;
           for (let r = 0; r < n; r++) codes[r] = encoder.encodeNumber(i, values[r]!);
         }

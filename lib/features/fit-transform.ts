@@ -1,10 +1,11 @@
-import type { RecordBatch } from 'apache-arrow';
+import type { Data, RecordBatch, Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import type { ShardRef, TransformRef } from '../refs';
 import type { PipelineSpec } from '../spec/pipeline-spec';
 import { isTestRow } from './split';
 import { TransformStatistics, type FittedTransform } from './transform';
+import { Utf8Interner } from './utf8-interner';
 
 export interface FitTransformInput {
   artifactRoot: string;
@@ -16,30 +17,59 @@ export interface FitTransformInput {
 export async function fitTransform(input: FitTransformInput, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
   const stats = new TransformStatistics(spec.features);
+  const categories = new CategoryCounts(spec);
   let seen = 0;
   for (const shard of input.shards) {
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
-      accumulate(stats, spec, batch);
+      accumulate(stats, categories, spec, batch);
       seen += batch.numRows;
       progress(seen);
     }
   }
+  categories.addTo(stats);
   if (stats.rows === 0) throw new Error('the train split is empty: there are no rows to fit the transform on');
   const fitted: FittedTransform = stats.fit(spec);
   const ref = await new ArtifactStore(input.artifactRoot).putJson('transforms', fitted);
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
 
-function accumulate(stats: TransformStatistics, spec: PipelineSpec, batch: RecordBatch): void {
+/** Train-split counts of each categorical feature's distinct values, by interned id. */
+class CategoryCounts {
+  private readonly features: Array<{ name: string; column: string; interner: Utf8Interner; counts: number[] }>;
+  private ids = new Int32Array(0);
+
+  constructor(spec: PipelineSpec) {
+    this.features = spec.features.filter((f) => f.kind === 'categorical').map((f) => ({ name: f.name, column: f.column, interner: new Utf8Interner(), counts: [] }));
+  }
+
+  add(batch: RecordBatch, isTest: Uint8Array): void {
+    if (this.ids.length < batch.numRows) this.ids = new Int32Array(batch.numRows);
+    for (const f of this.features) {
+      f.interner.intern(batch.getChild(f.column)!.data[0] as Data<Utf8>, this.ids);
+      for (let r = 0; r < batch.numRows; r++) {
+        const id = this.ids[r]!;
+        if (isTest[r] || id < 0) continue;
+        f.counts[id] = (f.counts[id] ?? 0) + 1;
+      }
+    }
+  }
+
+  addTo(stats: TransformStatistics): void {
+    for (const f of this.features) f.counts.forEach((count, id) => stats.addCategory(f.name, f.interner.values[id]!, count));
+  }
+}
+
+function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, batch: RecordBatch): void {
   const keys = batch.getChild(spec.source.key)!.toArray() as Float64Array;
-  const columns = spec.features.map((f) => batch.getChild(f.column)!);
-  const numericValues = spec.features.map((f, i) => (f.kind === 'numeric' ? (columns[i]!.toArray() as Float64Array) : null));
+  const isTest = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
-    if (isTestRow(keys[r]!, spec.split.seed, spec.split.testFraction)) continue;
-    stats.rows++;
-    spec.features.forEach((f, i) => {
-      if (f.kind === 'numeric') stats.addNumeric(f.name, numericValues[i]![r]!);
-      else if (f.kind === 'categorical') stats.addCategory(f.name, columns[i]!.get(r) as string | null);
-    });
+    if (isTestRow(keys[r]!, spec.split.seed, spec.split.testFraction)) isTest[r] = 1;
+    else stats.rows++;
+  }
+  categories.add(batch, isTest);
+  for (const f of spec.features) {
+    if (f.kind !== 'numeric') continue;
+    const values = batch.getChild(f.column)!.toArray() as Float64Array;
+    for (let r = 0; r < batch.numRows; r++) if (!isTest[r]) stats.addNumeric(f.name, values[r]!);
   }
 }

@@ -47,10 +47,10 @@ export class TransformStatistics {
     s.m2 += delta * (value - s.mean);
   }
 
-  addCategory(feature: string, value: string | null): void {
+  addCategory(feature: string, value: string | null, count = 1): void {
     if (value === null) return;
     const m = this.counts.get(feature)!;
-    m.set(value, (m.get(value) ?? 0) + 1);
+    m.set(value, (m.get(value) ?? 0) + count);
   }
 
   fit(spec: PipelineSpec): FittedTransform {
@@ -110,10 +110,11 @@ export class FeatureEncoder {
     switch (f.kind) {
       case 'numeric':
         return (value - f.mean) / f.std;
+      // Plain arithmetic on epoch milliseconds (UTC), as Date's getUTCHours/getUTCDay would give, without a Date per row.
       case 'hourOfDay':
-        return new Date(value).getUTCHours();
+        return Math.floor(modulo(value, MS_PER_DAY) / MS_PER_HOUR);
       case 'dayOfWeek':
-        return new Date(value).getUTCDay();
+        return modulo(Math.floor(value / MS_PER_DAY) + 4, 7); // 1970-01-01 was a Thursday (4)
       case 'categorical':
         throw new Error(`feature "${f.name}" is categorical; encode it with encodeCategory`);
     }
@@ -135,6 +136,13 @@ export class FeatureEncoder {
       else out[rowOffset + f.offset + codes[i]!] = 1;
     }
   }
+}
+
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 86_400_000;
+
+function modulo(a: number, n: number): number {
+  return ((a % n) + n) % n;
 }
 
 export function labelOf(transform: FittedTransform, value: number): number {

@@ -44,7 +44,8 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
   const running = await findRunningStack(config);
   if (running) {
     throw new Error(
-      `a pipewright stack (pid ${running.pid}) is already running for PIPEWRIGHT_HOME=${config.home}; use it (run, status and demo find it), stop it with Ctrl-C, or pick another PIPEWRIGHT_HOME.`,
+      `a pipewright stack (pid ${running.pid}) is already running for PIPEWRIGHT_HOME=${config.home}; use it (run, status and demo find it), ` +
+        `stop it with Ctrl-C, or pick another PIPEWRIGHT_HOME (if pid ${running.pid} is not pipewright, delete ${stackFile(config.home)}).`,
     );
   }
   const logDir = path.join(config.home, 'logs');
