@@ -40,6 +40,13 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
+    // One partition per task queue: with the default four, a poll can land on an empty partition
+    // and wait for forwarding while a task sits in another, which added up to seconds between steps.
+    // One machine's pools need no more than one.
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
   ];
   const server = startProcess('temporal', cli, args, process.env, path.join(config.home, 'logs'));
   const ready = waitFor(`the Temporal dev server on ${address}`, 120_000, async () => {

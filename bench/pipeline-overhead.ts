@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
+import { closePools, poolFor } from '../lib/data/db';
+import { ensureFlightsTable } from '../lib/data/flights-loader';
+import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
+import { connectClient, startTrainingPipeline, watchPipeline } from '../scripts/client/pipeline-client';
+import { findRunningStack, startStack, type StackInfo } from '../scripts/stack/stack';
+import { POOLS } from '../workers/task-queues';
+import { timelineOf, type ActivitySpan } from './activity-timeline';
+import { recordResult } from './record';
+
+/**
+ * The whole flights pipeline on a real stack, read back from its Temporal history: how long it
+ * took, how much of that some activity was running, and the rest, which is what orchestration
+ * costs (workflow tasks, dispatch, hops between steps). Target: orchestration <= 3% of wall time.
+ * The run bookkeeping activities (recordRunStarted/Finished) are reported apart.
+ *
+ * Uses the stack `pipewright up` runs for PIPEWRIGHT_HOME, or starts one. BENCH_ROWS (default
+ * 3,000,000) picks the flights table.
+ */
+const BOOKKEEPING = new Set(['recordRunStarted', 'recordRunFinished']);
+
+async function main(): Promise<void> {
+  const rows = Number(process.env.BENCH_ROWS ?? 3_000_000);
+  const config = loadConfig();
+  let info: StackInfo | undefined = await findRunningStack(config);
+  const own = info ? undefined : await startStack(config, { pools: POOLS, modelServer: true, log: (l) => console.error(l) });
+  info ??= own!.info;
+  const client = await connectClient(info.temporalAddress, info.namespace);
+  try {
+    const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
+    await ensureFlightsTable(poolFor(info.databaseUrl), table, rows >= 3_000_000 ? undefined : rows);
+    const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
+    spec.source.table = table;
+
+    const handle = await startTrainingPipeline(client, spec);
+    const result = await watchPipeline(handle, false);
+    const history = await handle.fetchHistory();
+    const timeline = timelineOf(history.events ?? []);
+    const work = timeline.spans.filter((s) => !BOOKKEEPING.has(s.type));
+    const bookkeeping = timeline.spans.filter((s) => BOOKKEEPING.has(s.type));
+    const sum = (spans: ActivitySpan[]): number => spans.reduce((t, s) => t + s.endMs - s.startMs, 0);
+    const busyMs = timeline.busyMs;
+    const idleMs = timeline.wallMs - busyMs;
+    const byType = new Map<string, { count: number; seconds: number }>();
+    for (const s of work) {
+      const entry = byType.get(s.type) ?? { count: 0, seconds: 0 };
+      entry.count++;
+      entry.seconds += (s.endMs - s.startMs) / 1000;
+      byType.set(s.type, entry);
+    }
+
+    console.table(
+      [...byType.entries()].map(([type, v]) => ({ activity: type, count: v.count, 'total s': v.seconds.toFixed(2) })),
+    );
+    const pct = (x: number): string => `${((100 * x) / timeline.wallMs).toFixed(1)}%`;
+    console.log(`wall ${(timeline.wallMs / 1000).toFixed(2)} s · some activity running ${(busyMs / 1000).toFixed(2)} s · none running ${(idleMs / 1000).toFixed(2)} s (${pct(idleMs)}) · bookkeeping activities ${(sum(bookkeeping) / 1000).toFixed(2)} s (${pct(sum(bookkeeping))})`);
+
+    await recordResult('pipeline-overhead', {
+      rows: result.rows,
+      runId: result.runId,
+      backend: result.backend,
+      auc: result.metrics.auc,
+      wallSeconds: timeline.wallMs / 1000,
+      busySeconds: busyMs / 1000,
+      orchestrationSeconds: idleMs / 1000,
+      orchestrationShare: idleMs / timeline.wallMs,
+      bookkeepingSeconds: sum(bookkeeping) / 1000,
+      stageSeconds: result.stageSeconds,
+      activities: Object.fromEntries(byType),
+      target: 0.03,
+      headline:
+        `flights ${result.rows.toLocaleString('en-US')} rows: workflow ${(timeline.wallMs / 1000).toFixed(1)} s, no activity running for ${(idleMs / 1000).toFixed(2)} s ` +
+        `= ${pct(idleMs)} orchestration (target ≤ 3%), run bookkeeping ${pct(sum(bookkeeping))}; AUC ${result.metrics.auc.toFixed(4)} on ${result.backend}`,
+    });
+  } finally {
+    await client.connection.close();
+    await closePools();
+    await own?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
