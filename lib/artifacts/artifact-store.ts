@@ -28,7 +28,7 @@ export class ArtifactStore {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const target = this.finalPath(kind, sha256, ext);
     if (!(await existsOrPrepareDir(target))) {
-      const tmp = await this.tempPath(kind);
+      const tmp = await this.createTemp(kind);
       const handle = await fs.open(tmp, 'w');
       try {
         await handle.writeFile(bytes);
@@ -50,9 +50,27 @@ export class ArtifactStore {
    * moved to its content address. For artifacts too large to hold in memory.
    */
   async putFile(kind: string, ext: string, write: (tmpPath: string) => Promise<void>): Promise<ArtifactRef> {
-    const tmp = await this.tempPath(kind);
+    const tmp = await this.createTemp(kind);
     try {
       await write(tmp);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    return this.commitTemp(kind, ext, tmp);
+  }
+
+  /** A fresh temp path for an artifact of `kind`, to fill and then commitTemp (or delete). */
+  async createTemp(kind: string): Promise<string> {
+    // Temp files live beside their final place so the rename stays on one file system.
+    const dir = path.join(this.root, kind, 'tmp');
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.part`);
+  }
+
+  /** fsyncs a filled temp file, hashes it and moves it to its content address (or drops it if that exists). */
+  async commitTemp(kind: string, ext: string, tmp: string): Promise<ArtifactRef> {
+    try {
       const handle = await fs.open(tmp, 'r+');
       try {
         await handle.sync();
@@ -68,13 +86,6 @@ export class ArtifactStore {
       await fs.rm(tmp, { force: true });
       throw err;
     }
-  }
-
-  private async tempPath(kind: string): Promise<string> {
-    // Temp files live beside their final place so the rename stays on one file system.
-    const dir = path.join(this.root, kind, 'tmp');
-    await fs.mkdir(dir, { recursive: true });
-    return path.join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.part`);
   }
 }
 

@@ -7,6 +7,7 @@ import { ident } from './db';
 import { ShardWriter } from './arrow-shards';
 import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
 import type { KeyRange } from './partitions';
+import { QuarantineFile } from './quarantine-file';
 import type { SourceColumn } from './source-schema';
 
 export interface IngestPartitionInput {
@@ -17,13 +18,6 @@ export interface IngestPartitionInput {
   columns: SourceColumn[];
   range: KeyRange;
   batchRows: number;
-}
-
-/** A malformed row as it lands in the quarantine file: its key, why, and every field as read. */
-export interface QuarantinedRow {
-  key: number | string | null;
-  reason: string;
-  fields: Array<number | string | null>;
 }
 
 /** Arrow schema of a raw shard: numbers (and epoch-ms timestamps) as non-null Float64, text as nullable Utf8. */
@@ -155,7 +149,7 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
   const store = new ArtifactStore(input.artifactRoot);
   const client = new Client({ connectionString: input.databaseUrl });
   await client.connect();
-  const quarantined: QuarantinedRow[] = [];
+  const quarantined = await QuarantineFile.open(store);
   let rows = 0;
   try {
     const select = input.columns.map((c) => c.select).join(', ');
@@ -169,7 +163,7 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
         const problem = builder.addTuple(buf, starts, lengths);
         if (problem !== null) {
           const fields = describeTuple(input.columns, buf, starts, lengths);
-          quarantined.push({ key: fields[0] ?? null, reason: problem, fields });
+          quarantined.add({ key: fields[0] ?? null, reason: problem, fields });
           return;
         }
         rows++;
@@ -186,12 +180,12 @@ export async function ingestPartition(input: IngestPartitionInput, progress: (ro
       writer.write(last.columns, last.length);
       await writer.close();
     });
-    const quarantine =
-      quarantined.length > 0
-        ? await store.putBytes('quarantine', '.ndjson', Buffer.from(quarantined.map((q) => JSON.stringify(q)).join('\n') + '\n'))
-        : undefined;
+    const quarantine = await quarantined.commit();
     progress(rows);
-    return { ...shard, partition: input.range.partition, rows, quarantinedRows: quarantined.length, ...(quarantine ? { quarantine } : {}) };
+    return { ...shard, partition: input.range.partition, rows, quarantinedRows: quarantined.count, ...(quarantine ? { quarantine } : {}) };
+  } catch (err) {
+    quarantined.discard();
+    throw err;
   } finally {
     await client.end().catch(() => undefined);
   }
