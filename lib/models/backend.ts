@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { installFastTransposedMatMul } from './wasm-matmul';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -35,6 +36,7 @@ export async function initBackend(choice: BackendChoice = backendFromEnv()): Pro
   if (choice === 'auto' || choice === 'wasm') {
     try {
       await import('@tensorflow/tfjs-backend-wasm');
+      installFastTransposedMatMul();
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         return 'wasm';
