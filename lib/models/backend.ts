@@ -8,12 +8,24 @@ const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm
 /**
  * Picks the TensorFlow.js backend. Native libtensorflow (tfjs-node-gpu, then tfjs-node) is used
  * when the user installed it and it loads; then WebGPU through Dawn (the optional `webgpu`
- * package), but only on a real GPU: a software adapter is slower than wasm; then the wasm
+ * package), but only on a real GPU (a software adapter is slower than wasm) and for batches of
+ * WEBGPU_MIN_AUTO_BATCH rows or more (below that, per-step overhead makes it slower); then the wasm
  * backend, which ships its binary in the npm package and so works on any machine; the pure-JS cpu
  * backend is the last resort. In `auto` a backend that fails to load is skipped, never fatal.
  * The chosen backend is recorded with every model.
  */
-export async function initBackend(choice: BackendChoice = backendFromEnv()): Promise<string> {
+export interface BackendHints {
+  /** Rows per step. In auto, WebGPU is taken only from WEBGPU_MIN_AUTO_BATCH rows: below that wasm is faster. */
+  batchSize?: number;
+}
+
+/**
+ * Measured on an NVIDIA H200 (bench/results/train-backends-h200.json): for the flights MLP WebGPU
+ * trained at 0.7-0.9x that host's wasm with batches of 4096, 2.8x with 16384 and 5.7x with 65536.
+ */
+export const WEBGPU_MIN_AUTO_BATCH = 16_384;
+
+export async function initBackend(choice: BackendChoice = backendFromEnv(), hints: BackendHints = {}): Promise<string> {
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const native of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
@@ -26,7 +38,8 @@ export async function initBackend(choice: BackendChoice = backendFromEnv()): Pro
     if (choice === 'tensorflow') throw new Error('PIPEWRIGHT_TF_BACKEND=tensorflow but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads; install one (it downloads libtensorflow) or use wasm.');
   }
   // In auto, skip loading Dawn (21 MB, and it warns on stderr) where no GPU device node exists.
-  if (choice === 'webgpu' || (choice === 'auto' && gpuDeviceVisible())) {
+  const bigEnough = (hints.batchSize ?? WEBGPU_MIN_AUTO_BATCH) >= WEBGPU_MIN_AUTO_BATCH;
+  if (choice === 'webgpu' || (choice === 'auto' && bigEnough && gpuDeviceVisible())) {
     try {
       return await initWebgpu();
     } catch (err) {

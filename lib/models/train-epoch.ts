@@ -59,7 +59,7 @@ export function buildModel(spec: PipelineSpec['model'], inputDim: number): tfl.S
  * re-run after a crash repeats exactly.
  */
 export async function trainEpoch(input: TrainEpochInput, progress: (samples: number) => void): Promise<TrainEpochResult> {
-  const backend = await initBackend();
+  const backend = await initBackend(undefined, { batchSize: input.model.batchSize });
   const transform = await readArtifactJson<FittedTransform>(input.transform);
   const started = Date.now();
   const optimizer = tf.train.adam(input.model.learningRate);
