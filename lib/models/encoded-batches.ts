@@ -21,7 +21,8 @@ export interface BatchOptions {
 
 /**
  * Streams dense model-input batches from encoded shards, expanding one-hot codes per batch so no
- * full dense matrix is ever held: memory is one Arrow batch plus one dense batch.
+ * full dense matrix is ever held: memory is one Arrow batch plus one dense batch. A yielded batch
+ * is only valid until the next is requested (its arrays are reused).
  */
 export async function* denseBatches(transform: FittedTransform, shards: EncodedShardRef[], options: BatchOptions): AsyncGenerator<DenseBatch> {
   const encoder = new FeatureEncoder(transform);
@@ -29,6 +30,10 @@ export async function* denseBatches(transform: FittedTransform, shards: EncodedS
   const wantTest = options.split === 'test' ? 1 : 0;
   const featureCount = transform.features.length;
   const codes = new Float32Array(featureCount);
+  // One buffer for every batch: a fresh 4096 x 234 array per step cost more in allocation and GC
+  // than the expansion itself. Consumers copy a batch (into a tensor) before asking for the next.
+  const xBuffer = new Float32Array(options.batchSize * dim);
+  const yBuffer = new Float32Array(options.batchSize);
   for (const [s, shard] of shards.entries()) {
     let arrowBatchIndex = 0;
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
@@ -41,8 +46,9 @@ export async function* denseBatches(transform: FittedTransform, shards: EncodedS
       arrowBatchIndex++;
       for (let start = 0; start < picked.length; start += options.batchSize) {
         const rows = Math.min(options.batchSize, picked.length - start);
-        const x = new Float32Array(rows * dim);
-        const y = new Float32Array(rows);
+        const x = xBuffer.subarray(0, rows * dim);
+        x.fill(0);
+        const y = yBuffer.subarray(0, rows);
         for (let i = 0; i < rows; i++) {
           const r = picked[start + i]!;
           for (let f = 0; f < featureCount; f++) codes[f] = columns[f]![r]!;

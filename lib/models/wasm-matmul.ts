@@ -47,19 +47,29 @@ function sparseTransposedProduct(a: TensorInfo, b: TensorInfo, backend: WasmBack
   ov.fill(0);
   const limit = k * m * SPARSE_MAX_DENSITY;
   let nonZero = 0;
-  for (let row = 0; row < k; row++) {
-    const aRow = row * m;
+  // Skip zeros two at a time: two +0/-0 floats read as one float64 compare equal to 0. Needs
+  // 8-byte alignment, which the wasm allocator gives; otherwise go one float at a time.
+  const pairs = av.byteOffset % 8 === 0 ? new Float64Array(av.buffer, av.byteOffset, av.length >> 1) : null;
+  const visit = (i: number): boolean => {
+    const v = av[i]!;
+    if (v === 0) return true;
+    if (++nonZero > limit) return false;
+    const row = (i / m) | 0;
+    const oRow = (i - row * m) * n;
     const bRow = row * n;
-    for (let col = 0; col < m; col++) {
-      const v = av[aRow + col]!;
-      if (v === 0) continue;
-      if (++nonZero > limit) {
-        backend.disposeData(out.dataId);
-        return null;
-      }
-      const oRow = col * n;
-      for (let j = 0; j < n; j++) ov[oRow + j]! += v * bv[bRow + j]!;
-    }
+    for (let j = 0; j < n; j++) ov[oRow + j]! += v * bv[bRow + j]!;
+    return true;
+  };
+  let ok = true;
+  if (pairs) {
+    for (let w = 0; ok && w < pairs.length; w++) if (pairs[w] !== 0) ok = visit(2 * w) && visit(2 * w + 1);
+    if (ok && av.length % 2 === 1) ok = visit(av.length - 1);
+  } else {
+    for (let i = 0; ok && i < av.length; i++) ok = visit(i);
+  }
+  if (!ok) {
+    backend.disposeData(out.dataId);
+    return null;
   }
   return out;
 }
