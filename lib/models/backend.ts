@@ -21,7 +21,7 @@ export interface BackendHints {
 
 /**
  * Measured on an NVIDIA H200 (bench/results/train-backends-h200.json): for the flights MLP WebGPU
- * trained at 0.7-0.9x that host's wasm with batches of 4096, 2.8x with 16384 and 5.7x with 65536.
+ * trained at 0.5x that host's wasm with batches of 4096, 1.5x with 16384 and 2.8x with 65536.
  */
 export const WEBGPU_MIN_AUTO_BATCH = 16_384;
 
