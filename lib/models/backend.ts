@@ -5,15 +5,6 @@ import { installFastTransposedMatMul } from './wasm-matmul';
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-/**
- * Picks the TensorFlow.js backend. Native libtensorflow (tfjs-node-gpu, then tfjs-node) is used
- * when the user installed it and it loads; then WebGPU through Dawn (the optional `webgpu`
- * package), but only on a real GPU (a software adapter is slower than wasm) and for batches of
- * WEBGPU_MIN_AUTO_BATCH rows or more (below that, per-step overhead makes it slower); then the wasm
- * backend, which ships its binary in the npm package and so works on any machine; the pure-JS cpu
- * backend is the last resort. In `auto` a backend that fails to load is skipped, never fatal.
- * The chosen backend is recorded with every model.
- */
 export interface BackendHints {
   /** Rows per step. In auto, WebGPU is taken only from WEBGPU_MIN_AUTO_BATCH rows: below that wasm is faster. */
   batchSize?: number;
@@ -25,6 +16,15 @@ export interface BackendHints {
  */
 export const WEBGPU_MIN_AUTO_BATCH = 16_384;
 
+/**
+ * Picks the TensorFlow.js backend. Native libtensorflow (tfjs-node-gpu, then tfjs-node) is used
+ * when the user installed it and it loads; then WebGPU through Dawn (the optional `webgpu`
+ * package), but only on a real GPU (a software adapter is slower than wasm) and for batches of
+ * WEBGPU_MIN_AUTO_BATCH rows or more (below that, per-step overhead makes it slower); then the wasm
+ * backend, which ships its binary in the npm package and so works on any machine; the pure-JS cpu
+ * backend is the last resort. In `auto` a backend that fails to load is skipped, never fatal.
+ * The chosen backend is recorded with every model.
+ */
 export async function initBackend(choice: BackendChoice = backendFromEnv(), hints: BackendHints = {}): Promise<string> {
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const native of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {

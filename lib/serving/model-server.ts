@@ -35,7 +35,8 @@ export class ModelServer {
   constructor(private readonly pool: Pool) {}
 
   async start(port: number, host = '127.0.0.1'): Promise<number> {
-    this.backend = await initBackend();
+    // Requests are a few rows each: latency favours wasm over a GPU round trip (see BackendHints).
+    this.backend = await initBackend(undefined, { batchSize: 1 });
     await this.reloadAll();
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => sendJson(res, 500, { error: `internal error: ${(err as Error).message}` }));
