@@ -1,10 +1,14 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { THREAD_TASKS, type ThreadMessage, type ThreadTaskName } from './tasks';
+import { parentPort } from 'node:worker_threads';
+import { THREAD_TASKS, type ThreadMessage, type ThreadRequest } from './tasks';
 
-/** Entry point of a task thread: runs one named task and posts progress and the result back. */
-async function main(): Promise<void> {
-  const { task, input } = workerData as { task: ThreadTaskName; input: unknown };
+/**
+ * A task thread: runs the named tasks it is sent, one at a time, posting progress and the result
+ * back under the request's id. The thread lives on between tasks (see run-in-thread.ts), so the
+ * modules a task loads are loaded once.
+ */
+async function run(request: ThreadRequest): Promise<void> {
   const post = (message: ThreadMessage): void => parentPort!.postMessage(message);
+  const { id, task, input } = request;
   try {
     const fn = (await THREAD_TASKS[task]()) as (input: unknown, progress: (value: number) => void) => Promise<unknown>;
     let lastPost = 0;
@@ -12,14 +16,14 @@ async function main(): Promise<void> {
       const now = Date.now();
       if (now - lastPost >= 250) {
         lastPost = now;
-        post({ type: 'progress', value });
+        post({ id, type: 'progress', value });
       }
     });
-    post({ type: 'done', result });
+    post({ id, type: 'done', result });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    post({ type: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+    post({ id, type: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
   }
 }
 
-void main();
+parentPort!.on('message', (request: ThreadRequest) => void run(request));

@@ -11,11 +11,26 @@ export const THREAD_TASKS = {
 } as const;
 
 export type ThreadTaskName = keyof typeof THREAD_TASKS;
+
+/**
+ * Tasks whose thread may run another task afterwards. TensorFlow.js keeps process-wide state
+ * (unique layer and variable names, registered variables) that would make a checkpoint's bytes
+ * depend on what the thread ran before, so model tasks always get a fresh thread.
+ */
+export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set(['ingestPartition', 'fitTransform', 'applyTransform']);
 type TaskFn<N extends ThreadTaskName> = Awaited<ReturnType<(typeof THREAD_TASKS)[N]>>;
 export type ThreadTaskInput<N extends ThreadTaskName> = Parameters<TaskFn<N>>[0];
 export type ThreadTaskOutput<N extends ThreadTaskName> = Awaited<ReturnType<TaskFn<N>>>;
 
+/** What the caller sends a task thread. */
+export interface ThreadRequest {
+  id: number;
+  task: ThreadTaskName;
+  input: unknown;
+}
+
+/** What a task thread sends back, tagged with the request's id. */
 export type ThreadMessage =
-  | { type: 'progress'; value: number }
-  | { type: 'done'; result: unknown }
-  | { type: 'error'; name: string; message: string; stack?: string };
+  | { id: number; type: 'progress'; value: number }
+  | { id: number; type: 'done'; result: unknown }
+  | { id: number; type: 'error'; name: string; message: string; stack?: string };
