@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { FeatureEncoder, type FittedTransform } from '../lib/features/transform';
 import { initBackend, type BackendChoice } from '../lib/models/backend';
 import { buildModel } from '../lib/models/train-epoch';
 import { deriveSeed, mulberry32 } from '../lib/random';
@@ -27,9 +28,27 @@ import { recordResult } from './record';
 // wasm first: it is the baseline, and it is measured even if a later backend hangs.
 const ALL: BackendChoice[] = ['wasm', 'webgpu', 'tensorflow', 'cpu'];
 const MODEL: PipelineSpec['model'] = { type: 'mlp', hidden: [32], batchSize: 4096, learningRate: 0.005, seed: 7, epochs: 1 };
-// The flights encoding: standardised distance, one-hot origin (top 100 + other), destination, hour, weekday.
-const ONE_HOT = [101, 101, 24, 7];
-const INPUT_DIM = 1 + ONE_HOT.reduce((a, b) => a + b, 0); // 234
+// The flights encoding: standardised distance, one-hot origin (top 100 + other), destination, hour,
+// weekday. Batches are expanded by the pipeline's own FeatureEncoder, as trainEpoch does.
+const vocabulary = Array.from({ length: 100 }, (_, i) => `A${i}`);
+const TRANSFORM: FittedTransform = {
+  format: 'pipewright.transform/v1',
+  key: 'id',
+  label: { column: 'delay', greaterThan: 15 },
+  split: { testFraction: 0.2, seed: 42 },
+  features: [
+    { kind: 'numeric', name: 'distance', column: 'distance', offset: 0, width: 1, mean: 0, std: 1 },
+    { kind: 'categorical', name: 'origin', column: 'origin', offset: 1, width: 101, vocabulary },
+    { kind: 'categorical', name: 'destination', column: 'destination', offset: 102, width: 101, vocabulary },
+    { kind: 'hourOfDay', name: 'hour', column: 'date', offset: 203, width: 24 },
+    { kind: 'dayOfWeek', name: 'day_of_week', column: 'date', offset: 227, width: 7 },
+  ],
+  inputDim: 234,
+  trainRows: 0,
+};
+const ONE_HOT = TRANSFORM.features.slice(1).map((f) => f.width);
+const FEATURES = TRANSFORM.features.length;
+const INPUT_DIM = TRANSFORM.inputDim;
 
 interface Run {
   backend: string;
@@ -50,7 +69,7 @@ interface Failure { choice: BackendChoice; batchSize: number; error: string }
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-/** Seeded rows in code form (small); dense batches are expanded from them as the pipeline does. */
+/** Seeded rows in code form (one code per feature, as encoded shards hold them) with their labels. */
 function syntheticRows(rows: number) {
   const rand = mulberry32(deriveSeed(MODEL.seed, 'bench-data'));
   const wRand = mulberry32(deriveSeed(MODEL.seed, 'bench-rule'));
@@ -58,35 +77,30 @@ function syntheticRows(rows: number) {
   const weights = ONE_HOT.map((n) => Float32Array.from({ length: n }, () => (wRand() - 0.5) * 3));
   const wNum = 0.8;
   const bias = -1;
-  const x0 = new Float32Array(rows);
-  const codes = new Uint8Array(rows * ONE_HOT.length);
+  const codes = new Float32Array(rows * FEATURES);
   const y = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     // Box-Muller; categories skewed towards low codes like busy airports.
     const n = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-    x0[r] = n;
+    codes[r * FEATURES] = n;
     let logit = bias + wNum * n;
     for (let f = 0; f < ONE_HOT.length; f++) {
       const c = Math.min(ONE_HOT[f]! - 1, Math.floor(ONE_HOT[f]! * rand() ** 2));
-      codes[r * ONE_HOT.length + f] = c;
+      codes[r * FEATURES + 1 + f] = c;
       logit += weights[f]![c]!;
     }
     y[r] = rand() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
   }
-  return { x0, codes, y };
+  return { codes, y };
 }
+
+const encoder = new FeatureEncoder(TRANSFORM);
 
 function fillBatch(data: ReturnType<typeof syntheticRows>, start: number, rows: number, x: Float32Array, y: Float32Array): void {
   x.fill(0);
   for (let i = 0; i < rows; i++) {
     const r = start + i;
-    const base = i * INPUT_DIM;
-    x[base] = data.x0[r]!;
-    let offset = 1;
-    for (let f = 0; f < ONE_HOT.length; f++) {
-      x[base + offset + data.codes[r * ONE_HOT.length + f]!] = 1;
-      offset += ONE_HOT[f]!;
-    }
+    encoder.denseInto(data.codes.subarray(r * FEATURES, (r + 1) * FEATURES), x, i * INPUT_DIM);
     y[i] = data.y[r]!;
   }
 }

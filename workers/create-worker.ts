@@ -3,7 +3,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps';
 import { loadConfig } from '../lib/config';
-import { taskQueue, type Pool } from './task-queues';
+import { poolIdentity, taskQueue, type Pool } from './task-queues';
 
 export interface PoolSettings {
   pool: Pool;
@@ -30,7 +30,7 @@ export async function runPool(settings: PoolSettings): Promise<void> {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: taskQueue(settings.pool),
-    identity: `${settings.pool}@${os.hostname()}:${process.pid}`,
+    identity: poolIdentity(settings.pool, os.hostname(), process.pid),
   };
   if (settings.activities) {
     if (!config.databaseUrl) fail(`the ${settings.pool} pool needs DATABASE_URL (pipewright up sets it for the pools it starts).`);

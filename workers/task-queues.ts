@@ -12,3 +12,8 @@ export function taskQueue(pool: Pool, prefix?: string): string {
 function defaultPrefix(): string {
   return typeof process !== 'undefined' && process.env?.PIPEWRIGHT_QUEUE_PREFIX ? process.env.PIPEWRIGHT_QUEUE_PREFIX : 'pipewright-';
 }
+
+/** The worker identity a pool process registers with, as the Web UI shows it: `gpu@host:pid`. */
+export function poolIdentity(pool: Pool, host: string, pid: number): string {
+  return `${pool}@${host}:${pid}`;
+}

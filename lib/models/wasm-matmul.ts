@@ -94,13 +94,16 @@ function fastBatchMatMul(args: KernelArgs, matMul: KernelFunc, transposeKernel: 
   const sparse = transposeA && !transposeB ? sparseTransposedProduct(inputs.a, inputs.b, backend) : null;
   if (sparse) return sparse;
   if (!transposeA && !transposeB) return matMul(args as never) as TensorInfo;
+  // Intermediates go through temp() and are released at the end; the result never does.
   const temps: TensorInfo[] = [];
+  const temp = (x: TensorInfo): TensorInfo => {
+    temps.push(x);
+    return x;
+  };
   const t = (x: TensorInfo): TensorInfo => {
     const rank = x.shape.length;
     const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
-    const out = transposeKernel({ inputs: { x }, backend, attrs: { perm } } as never) as TensorInfo;
-    temps.push(out);
-    return out;
+    return transposeKernel({ inputs: { x }, backend, attrs: { perm } } as never) as TensorInfo;
   };
   const mm = (a: TensorInfo, b: TensorInfo): TensorInfo =>
     matMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;
@@ -110,31 +113,15 @@ function fastBatchMatMul(args: KernelArgs, matMul: KernelFunc, transposeKernel: 
   const bSize = size(b, -2);
   let out: TensorInfo;
   if (transposeA && transposeB) {
-    // aᵀ·bᵀ = (b·a)ᵀ
-    const product = mm(b, a);
-    temps.push(product);
-    out = t(product);
-    temps.pop();
+    out = t(temp(mm(b, a))); // aᵀ·bᵀ = (b·a)ᵀ
   } else if (transposeA) {
     // a: [K, M], b: [K, N]. Either aᵀ·b, or (bᵀ·a)ᵀ when b plus the [N, M] product is smaller than a.
     const [m, n] = [a.shape[a.shape.length - 1]!, b.shape[b.shape.length - 1]!];
-    if (aSize <= bSize + m * n) out = mm(t(a), b);
-    else {
-      const product = mm(t(b), a);
-      temps.push(product);
-      out = t(product);
-      temps.pop();
-    }
+    out = aSize <= bSize + m * n ? mm(temp(t(a)), b) : t(temp(mm(temp(t(b)), a)));
   } else {
     // a: [M, K], b: [N, K]. Either a·bᵀ, or (b·aᵀ)ᵀ when a plus the [N, M] product is smaller than b.
     const [m, n] = [a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 2]!];
-    if (bSize <= aSize + m * n) out = mm(a, t(b));
-    else {
-      const product = mm(b, t(a));
-      temps.push(product);
-      out = t(product);
-      temps.pop();
-    }
+    out = bSize <= aSize + m * n ? mm(a, temp(t(b))) : t(temp(mm(b, temp(t(a)))));
   }
   for (const temp of temps) backend.disposeData(temp.dataId);
   return out;

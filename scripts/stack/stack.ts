@@ -1,9 +1,10 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { PipewrightConfig } from '../../lib/config';
-import { taskQueue, type Pool } from '../../workers/task-queues';
+import { poolIdentity, taskQueue, type Pool } from '../../workers/task-queues';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
 import { startPostgres, type PostgresEndpoint } from './postgres';
 import { startTemporal, type TemporalEndpoint } from './temporal-server';
@@ -83,10 +84,15 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     if (options.modelServer) {
       processes.push(startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
     }
-    await Promise.all([
-      ...options.pools.map((pool) => waitForPollers(temporalEndpoint!, pool, processes.find((p) => p.name === `pool-${pool}`)!)),
-      ...(options.modelServer ? [waitForModelServer(config.serveUrl, processes.find((p) => p.name === 'model-server')!)] : []),
-    ]);
+    const connection = await Connection.connect({ address: temporalEndpoint.address });
+    try {
+      await Promise.all([
+        ...options.pools.map((pool) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, processes.find((p) => p.name === `pool-${pool}`)!)),
+        ...(options.modelServer ? [waitForModelServer(config.serveUrl, processes.find((p) => p.name === 'model-server')!)] : []),
+      ]);
+    } finally {
+      await connection.close();
+    }
     const info: StackInfo = {
       pid: process.pid,
       temporalAddress: temporalEndpoint.address,
@@ -121,19 +127,27 @@ export async function findRunningStack(config: PipewrightConfig): Promise<StackI
   return info;
 }
 
-async function waitForPollers(endpoint: TemporalEndpoint, pool: Pool, proc: ManagedProcess): Promise<void> {
-  const connection = await Connection.connect({ address: endpoint.address });
-  try {
-    const taskQueueType =
-      pool === 'orchestrator' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
-    await waitFor(`the ${pool} pool to poll ${taskQueue(pool)}`, 120_000, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
-      const res = await connection.workflowService.describeTaskQueue({ namespace: endpoint.namespace, taskQueue: { name: taskQueue(pool) }, taskQueueType });
-      return (res.pollers?.length ?? 0) > 0 ? true : undefined;
-    }, 300);
-  } finally {
-    await connection.close();
-  }
+/**
+ * Waits until the pool process `proc` itself polls its task queue. Any poller would not do: the
+ * server lists a queue's pollers for a while after they are gone, so a previous stack's (or a
+ * killed) worker would pass for this one.
+ */
+export async function waitForPoolPoller(
+  temporalService: Pick<Connection, 'workflowService'>,
+  namespace: string,
+  pool: Pool,
+  proc: ManagedProcess,
+  queuePrefix?: string,
+): Promise<void> {
+  const queue = taskQueue(pool, queuePrefix);
+  const identity = poolIdentity(pool, os.hostname(), proc.child.pid!);
+  const taskQueueType =
+    pool === 'orchestrator' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
+  await waitFor(`the ${pool} pool (${identity}) to poll ${queue}`, 120_000, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    const res = await temporalService.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType });
+    return (res.pollers ?? []).some((p) => p.identity === identity) ? true : undefined;
+  }, 300);
 }
 
 async function waitForModelServer(serveUrl: string, proc: ManagedProcess): Promise<void> {

@@ -5,7 +5,8 @@ import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { listModelVersions } from '../../lib/registry/model-registry';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { startProcess, waitFor, type ManagedProcess } from '../../scripts/stack/child-process';
-import { POOLS, taskQueue, type Pool } from '../../workers/task-queues';
+import { waitForPoolPoller } from '../../scripts/stack/stack';
+import { POOLS, poolIdentity, type Pool } from '../../workers/task-queues';
 import { progressQuery } from '../../workflows/progress';
 import { flightsSpec, openTestStack, type TestStack } from '../integration/stack';
 
@@ -37,23 +38,11 @@ function startPool(pool: Pool, generation = 1): ManagedProcess {
   return proc;
 }
 
-async function waitForPoller(pool: Pool, proc: ManagedProcess): Promise<void> {
-  const taskQueueType =
-    pool === 'orchestrator' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
-  const identity = `${pool}@`;
-  await waitFor(`the chaos ${pool} pool (pid ${proc.child.pid}) to poll`, 60_000, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}; see ${proc.logFile}`);
-    const res = await stack.client.workflowService.describeTaskQueue({ namespace: stack.info.namespace, taskQueue: { name: taskQueue(pool, PREFIX) }, taskQueueType });
-    const mine = (res.pollers ?? []).some((p) => p.identity === `${identity}${os.hostname()}:${proc.child.pid}`);
-    return mine ? true : undefined;
-  });
-}
-
 beforeAll(async () => {
   stack = await openTestStack();
   await ensureFlightsTable(stack.db, TABLE, 50_000);
   for (const pool of POOLS) startPool(pool);
-  await Promise.all(POOLS.map((pool) => waitForPoller(pool, pools.get(pool)!)));
+  await Promise.all(POOLS.map((pool) => waitForPoolPoller(stack.client, stack.info.namespace, pool, pools.get(pool)!, PREFIX)));
 });
 
 afterAll(async () => {
@@ -79,7 +68,7 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
   await victim.stop('SIGKILL');
   expect(victim.child.signalCode).toBe('SIGKILL');
   const replacement = startPool('gpu', 2);
-  await waitForPoller('gpu', replacement);
+  await waitForPoolPoller(stack.client, stack.info.namespace, 'gpu', replacement, PREFIX);
 
   const result = await watchPipeline(handle, false);
 
@@ -88,7 +77,7 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
   const epochStarts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!);
   const retried = epochStarts.filter((a) => (a.attempt ?? 1) > 1);
   expect(retried.length).toBeGreaterThanOrEqual(1);
-  expect(retried.map((a) => a.identity)).toContain(`gpu@${os.hostname()}:${replacement.child.pid}`);
+  expect(retried.map((a) => a.identity)).toContain(poolIdentity('gpu', os.hostname(), replacement.child.pid!));
 
   // Resumed from the checkpoint with the same seeds: the same model an uninterrupted run trains.
   const reference = await watchPipeline(await startTrainingPipeline(stack.client, spec), false);
