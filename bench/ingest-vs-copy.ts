@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../lib/config';
-import { closePools, ident, poolFor } from '../lib/data/db';
+import { closePgPools, pgPool } from '../lib/db/pg-pools';
+import { ident } from '../lib/db/sql';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
 import { planKeyRanges, type KeyRange } from '../lib/data/partitions';
 import { inspectSource, type SourceSchema } from '../lib/data/source-schema';
@@ -47,10 +48,10 @@ async function main(): Promise<void> {
   const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'pipewright-bench-'));
   try {
     const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
-    await ensureFlightsTable(poolFor(pg.url), table, rows >= 3_000_000 ? undefined : rows);
+    await ensureFlightsTable(pgPool(pg.url), table, rows >= 3_000_000 ? undefined : rows);
     const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
     spec.source.table = table;
-    const schema = await inspectSource(poolFor(pg.url), spec);
+    const schema = await inspectSource(pgPool(pg.url), spec);
     const ranges = planKeyRanges(schema.minKey, schema.maxKey, partitions);
     const concurrency = os.cpus().length;
 
@@ -105,8 +106,8 @@ async function main(): Promise<void> {
     await recordResult('ingest-vs-copy', result);
   } finally {
     rmSync(artifactRoot, { recursive: true, force: true });
-    await closePools();
-    await pg.stop();
+    await closePgPools();
+    await pg.embedded?.instance.stop();
   }
 }
 

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
-import { closePools, poolFor } from '../lib/data/db';
+import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
 import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
 import { connectClient, startTrainingPipeline, watchPipeline } from '../scripts/client/pipeline-client';
 import { findRunningStack, startStack, type StackInfo } from '../scripts/stack/stack';
-import { POOLS } from '../workers/task-queues';
-import { timelineOf, type ActivitySpan } from './activity-timeline';
+import { WORKER_POOLS } from '../contracts/task-queues';
+import { timelineOf, unionLength, type ActivitySpan } from './activity-timeline';
 import { recordResult } from './record';
 
 /**
@@ -25,19 +25,24 @@ async function main(): Promise<void> {
   const rows = Number(process.env.BENCH_ROWS ?? 3_000_000);
   const config = loadConfig();
   let info: StackInfo | undefined = await findRunningStack(config);
-  const own = info ? undefined : await startStack(config, { pools: POOLS, modelServer: true, log: (l) => console.error(l) });
+  const own = info ? undefined : await startStack(config, { pools: WORKER_POOLS, modelServer: true, log: (l) => console.error(l) });
   info ??= own!.info;
   const client = await connectClient(info.temporalAddress, info.namespace);
   try {
     const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
-    await ensureFlightsTable(poolFor(info.databaseUrl), table, rows >= 3_000_000 ? undefined : rows);
+    await ensureFlightsTable(pgPool(info.databaseUrl), table, rows >= 3_000_000 ? undefined : rows);
     const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
     spec.source.table = table;
 
-    const handle = await startTrainingPipeline(client, spec);
+    const handle = await startTrainingPipeline(client, spec, { queuePrefix: info.queuePrefix });
     const result = await watchPipeline(handle, false);
-    const history = await handle.fetchHistory();
-    const timeline = timelineOf(history.events ?? []);
+    // The pipeline's own history, plus every run of its training child, whose epochs are activities too.
+    const pipeline = timelineOf((await handle.fetchHistory()).events ?? []);
+    const spans = [...pipeline.spans];
+    for await (const child of client.workflow.list({ query: `WorkflowId = '${result.runId}-train'` })) {
+      spans.push(...timelineOf((await client.workflow.getHandle(child.workflowId, child.runId).fetchHistory()).events ?? []).spans);
+    }
+    const timeline = { wallMs: pipeline.wallMs, spans, busyMs: unionLength(spans) };
     const work = timeline.spans.filter((s) => !BOOKKEEPING.has(s.type));
     const bookkeeping = timeline.spans.filter((s) => BOOKKEEPING.has(s.type));
     const sum = (spans: ActivitySpan[]): number => spans.reduce((t, s) => t + s.endMs - s.startMs, 0);
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await client.connection.close();
-    await closePools();
+    await closePgPools();
     await own?.stop();
   }
 }

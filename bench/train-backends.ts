@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { FeatureEncoder, type FittedTransform } from '../lib/features/transform';
 import { initBackend, type BackendChoice } from '../lib/models/backend';
-import { buildModel } from '../lib/models/train-epoch';
+import { buildModel } from '../lib/models/build-model';
 import { deriveSeed, mulberry32 } from '../lib/random';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import { recordResult } from './record';

@@ -1,3 +1,5 @@
+import { PIPELINE_INPUT_ERROR } from '../contracts/failures';
+
 /**
  * A mistake in what the user asked for: a bad spec, a missing table or column, data over the
  * quarantine threshold. Retrying cannot fix it, so activities turn it into a non-retryable
@@ -6,10 +8,7 @@
 export class PipelineInputError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'PipelineInputError';
+    // The name, unlike the class, survives the trip back from a worker thread.
+    this.name = PIPELINE_INPUT_ERROR;
   }
-}
-
-export function isPipelineInputError(err: unknown): err is PipelineInputError {
-  return err instanceof Error && err.name === 'PipelineInputError';
 }

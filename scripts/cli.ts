@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { SpecError } from '../lib/spec/pipeline-spec';
+import { cancelCommand } from './commands/cancel';
 import { demoCommand } from './commands/demo';
 import { loadFlightsCommand } from './commands/load-flights';
 import { modelsCommand } from './commands/models';
@@ -16,6 +17,7 @@ Usage:
                                        validate the spec and run the training pipeline (on a running stack,
                                        TEMPORAL_ADDRESS, or an embedded stack started for the run)
   pipewright status <run-id>           stage, progress and metrics of a run
+  pipewright cancel <run-id>           cancel a run: its running steps stop, and it ends CANCELLED
   pipewright models [name]             registered model versions
   pipewright load-flights [--rows N]   load the vega-datasets flights table into PostgreSQL
   pipewright demo [--once] [--rows N]  the whole demo (what \`npm start\` runs)
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(arg, { ...(values.limit ? { limit: positiveInt(values.limit, '--limit')! } : {}) });
     case 'status':
       return statusCommand(arg);
+    case 'cancel':
+      return cancelCommand(arg);
     case 'models':
       return modelsCommand(arg);
     case 'load-flights':

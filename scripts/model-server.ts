@@ -1,5 +1,5 @@
 import { loadConfig } from '../lib/config';
-import { closePools, poolFor } from '../lib/data/db';
+import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ModelServer } from '../lib/serving/model-server';
 
 /** The model server as its own process: serves the registry's production versions. */
@@ -9,12 +9,12 @@ async function main(): Promise<void> {
     console.error('pipewright model server: set DATABASE_URL to the registry database (pipewright up sets it).');
     process.exit(2);
   }
-  const server = new ModelServer(poolFor(config.databaseUrl));
-  const port = await server.start(config.servePort, process.env.PIPEWRIGHT_SERVE_HOST || '127.0.0.1');
+  const server = new ModelServer(pgPool(config.databaseUrl));
+  const port = await server.start(config.servePort, config.serveHost);
   console.log(`[model-server] listening on :${port} (backend ${server.backend})`);
   const shutdown = async (): Promise<void> => {
     await server.stop();
-    await closePools();
+    await closePgPools();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());

@@ -1,5 +1,4 @@
-import { createDeployActivities } from '../activities/deploy';
-import { runPool } from './create-worker';
+import { runPool } from './run-pool';
 
 /** Registry writes and deployments: small and I/O-bound. */
-void runPool({ pool: 'deploy', activities: createDeployActivities, maxConcurrentActivities: 4 });
+void runPool('deploy');

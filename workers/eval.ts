@@ -1,6 +1,4 @@
-import os from 'node:os';
-import { createEvalActivities } from '../activities/eval';
-import { runPool } from './create-worker';
+import { runPool } from './run-pool';
 
-/** Evaluation: one slot per core. */
-void runPool({ pool: 'eval', activities: createEvalActivities, maxConcurrentActivities: Number(process.env.PIPEWRIGHT_EVAL_SLOTS) || os.cpus().length });
+/** Evaluation: one slot per core (PIPEWRIGHT_EVAL_SLOTS). */
+void runPool('eval');

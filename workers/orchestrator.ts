@@ -1,4 +1,4 @@
-import { runPool } from './create-worker';
+import { runPool } from './run-pool';
 
-/** Runs pipeline workflows (no activities). */
-void runPool({ pool: 'orchestrator' });
+/** Runs pipeline workflows and their children (no activities). */
+void runPool('orchestrator');

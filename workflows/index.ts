@@ -1,2 +1,3 @@
+/** Every workflow the orchestrator pool runs. */
 export { trainingPipeline } from './training-pipeline';
-export { progressQuery } from './progress';
+export { trainModel } from './train/train-model';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ArtifactRef } from '../refs';
+import type { ArtifactRef } from '../../contracts/refs';
 
 /**
  * Content-addressed, atomic artifact storage on the local file system (a shared mount works

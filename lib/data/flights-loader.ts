@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { ident } from './db';
+import { ident } from '../db/sql';
 
 /** Where vega-datasets keeps the 3M-row US flights table. */
 export function flightsParquetPath(): string {

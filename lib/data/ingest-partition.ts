@@ -2,15 +2,15 @@ import { Field, Float64, Schema, Utf8, makeData, makeVector, type Data } from 'a
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ArtifactStore } from '../artifacts/artifact-store';
-import type { ShardRef } from '../refs';
-import { ident } from './db';
+import type { ShardRef } from '../../contracts/refs';
+import { ident } from '../db/sql';
 import { ShardWriter } from './arrow-shards';
 import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
 import type { KeyRange } from './partitions';
 import { QuarantineFile } from './quarantine-file';
 import type { SourceColumn } from './source-schema';
 
-export interface IngestPartitionInput {
+export interface IngestPartitionTask {
   databaseUrl: string;
   artifactRoot: string;
   table: string;
@@ -145,7 +145,7 @@ export function describeTuple(columns: SourceColumn[], buf: Buffer, starts: Int3
  * out) and writes it as an Arrow IPC stream shard, in key order. Deterministic: the same range of the same table
  * yields byte-identical shards, hence the same content-addressed URI.
  */
-export async function ingestPartition(input: IngestPartitionInput, progress: (rows: number) => void): Promise<ShardRef> {
+export async function ingestPartition(input: IngestPartitionTask, progress: (rows: number) => void): Promise<ShardRef> {
   const store = new ArtifactStore(input.artifactRoot);
   const client = new Client({ connectionString: input.databaseUrl });
   await client.connect();

@@ -1,6 +1,6 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { ArtifactStore } from '../artifacts/artifact-store';
-import type { ArtifactRef } from '../refs';
+import type { ArtifactRef } from '../../contracts/refs';
 
 /** A malformed row as it lands in the quarantine file: its key, why, and every field as read. */
 export interface QuarantinedRow {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { PipelineInputError } from '../errors';
 import type { PipelineSpec } from '../spec/pipeline-spec';
 import type { WireType } from './copy-binary';
-import { ident } from './db';
+import { ident } from '../db/sql';
 
 /** How a source column lands in an ingested shard. */
 export type ColumnKind = 'number' | 'timestamp' | 'text';

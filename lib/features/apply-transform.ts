@@ -1,12 +1,12 @@
 import { Field, Float32, Schema, makeVector, type Data, type Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
-import type { EncodedShardRef, ShardRef, TransformRef } from '../refs';
+import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
 import { isTestRow } from './split';
 import { FeatureEncoder, labelOf, type FittedTransform } from './transform';
 import { Utf8Interner } from './utf8-interner';
 
-export interface ApplyTransformInput {
+export interface ApplyTransformTask {
   artifactRoot: string;
   transform: TransformRef;
   shard: ShardRef;
@@ -27,7 +27,7 @@ export function encodedSchema(transform: FittedTransform): Schema {
  * Encodes one raw shard with the fitted transform: per row, the label (0/1), the split flag and
  * one code per feature. Deterministic, so re-running yields the same artifact.
  */
-export async function applyTransform(input: ApplyTransformInput, progress: (rows: number) => void): Promise<EncodedShardRef> {
+export async function applyTransform(input: ApplyTransformTask, progress: (rows: number) => void): Promise<EncodedShardRef> {
   const transform = await readArtifactJson<FittedTransform>(input.transform);
   const encoder = new FeatureEncoder(transform);
   let trainRows = 0;

@@ -1,20 +1,20 @@
 import type { Data, RecordBatch, Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
-import type { ShardRef, TransformRef } from '../refs';
+import type { ShardRef, TransformRef } from '../../contracts/refs';
 import type { PipelineSpec } from '../spec/pipeline-spec';
 import { isTestRow } from './split';
 import { TransformStatistics, type FittedTransform } from './transform';
 import { Utf8Interner } from './utf8-interner';
 
-export interface FitTransformInput {
+export interface FitTransformTask {
   artifactRoot: string;
   spec: PipelineSpec;
   shards: ShardRef[];
 }
 
 /** Streams the train rows of every shard once and fits scalers and vocabularies. */
-export async function fitTransform(input: FitTransformInput, progress: (rows: number) => void): Promise<TransformRef> {
+export async function fitTransform(input: FitTransformTask, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
   const stats = new TransformStatistics(spec.features);
   const categories = new CategoryCounts(spec);

@@ -2,8 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastTransposedMatMul } from './wasm-matmul';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+import { loadConfig, type TfBackendChoice } from '../config';
+
+export type BackendChoice = TfBackendChoice;
 
 export interface BackendHints {
   /** Rows per step. In auto, WebGPU is taken only from WEBGPU_MIN_AUTO_BATCH rows: below that wasm is faster. */
@@ -25,7 +26,7 @@ export const WEBGPU_MIN_AUTO_BATCH = 16_384;
  * backend is the last resort. In `auto` a backend that fails to load is skipped, never fatal.
  * The chosen backend is recorded with every model.
  */
-export async function initBackend(choice: BackendChoice = backendFromEnv(), hints: BackendHints = {}): Promise<string> {
+export async function initBackend(choice: BackendChoice = loadConfig().tfBackend, hints: BackendHints = {}): Promise<string> {
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const native of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
@@ -62,12 +63,6 @@ export async function initBackend(choice: BackendChoice = backendFromEnv(), hint
   await tf.setBackend('cpu');
   await tf.ready();
   return 'cpu';
-}
-
-function backendFromEnv(): BackendChoice {
-  const raw = process.env.PIPEWRIGHT_TF_BACKEND ?? 'auto';
-  if ((CHOICES as readonly string[]).includes(raw)) return raw as BackendChoice;
-  throw new Error(`PIPEWRIGHT_TF_BACKEND=${raw} is not one of ${CHOICES.join(', ')}.`);
 }
 
 function gpuDeviceVisible(): boolean {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
-import type { ArtifactRef } from '../refs';
+import type { ArtifactRef } from '../../contracts/refs';
 
 /** A model (and optionally its optimizer state) as one self-contained JSON artifact. */
 export interface SavedModel {

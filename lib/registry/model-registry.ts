@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import type { EvaluationMetrics, ModelRef, TransformRef } from '../refs';
+import type { EvaluationMetrics } from '../../contracts/refs';
+import type { RegisterInput } from '../../contracts/stages';
 
 export interface ModelVersionRow {
   name: string;
@@ -15,16 +16,6 @@ export interface ModelVersionRow {
   datasetSha256: string;
   createdAt: Date;
   deployedAt: Date | null;
-}
-
-export interface RegisterInput {
-  name: string;
-  runId: string;
-  model: ModelRef;
-  transform: TransformRef;
-  metrics: EvaluationMetrics;
-  datasetSha256: string;
-  spec: unknown;
 }
 
 interface DbRow {

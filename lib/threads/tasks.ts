@@ -6,8 +6,8 @@ export const THREAD_TASKS = {
   ingestPartition: async () => (await import('../data/ingest-partition.js')).ingestPartition,
   fitTransform: async () => (await import('../features/fit-transform.js')).fitTransform,
   applyTransform: async () => (await import('../features/apply-transform.js')).applyTransform,
-  trainEpoch: async () => (await import('../models/train-epoch.js')).trainEpoch,
-  evaluateModel: async () => (await import('../models/evaluate.js')).evaluateModel,
+  trainEpoch: async () => (await import('../training/train-epoch.js')).trainEpoch,
+  evaluateModel: async () => (await import('../evaluation/evaluate-model.js')).evaluateModel,
 } as const;
 
 export type ThreadTaskName = keyof typeof THREAD_TASKS;

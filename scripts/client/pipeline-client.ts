@@ -1,9 +1,7 @@
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { MODEL, PIPELINE, poolQueues, progressQuery, rootCauseMessage, STAGE, type PipelineProgress, type TrainingPipelineResult } from '../../contracts';
 import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
-import { POOLS, taskQueue } from '../../workers/task-queues';
-import { progressQuery, type PipelineProgress } from '../../workflows/progress';
-import { MODEL, PIPELINE, STAGE } from '../../workflows/search-attributes';
-import type { trainingPipeline, TrainingPipelineResult } from '../../workflows/training-pipeline';
+import type { trainingPipeline } from '../../workflows';
 import { ProgressPrinter } from './progress-view';
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
@@ -23,13 +21,13 @@ export function workflowIdFor(spec: PipelineSpec, now = new Date()): string {
 }
 
 export interface StartOptions {
-  /** Task-queue prefix of the pools that should run it (default: PIPEWRIGHT_QUEUE_PREFIX or `pipewright-`). */
+  /** Task-queue prefix of the pools that should run it (PIPEWRIGHT_QUEUE_PREFIX; default `pipewright-`). */
   queuePrefix?: string;
 }
 
 export async function startTrainingPipeline(client: Client, spec: PipelineSpec, options: StartOptions = {}): Promise<WorkflowHandle<typeof trainingPipeline>> {
   const modelName = spec.model.name ?? spec.name;
-  const queues = Object.fromEntries(POOLS.map((p) => [p, taskQueue(p, options.queuePrefix)])) as Record<(typeof POOLS)[number], string>;
+  const queues = poolQueues(options.queuePrefix);
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
     taskQueue: queues.orchestrator,
     workflowId: workflowIdFor(spec),
@@ -79,10 +77,7 @@ export async function watchPipeline(handle: WorkflowHandle<typeof trainingPipeli
 }
 
 export function failureMessage(err: unknown): string {
-  if (err instanceof WorkflowFailedError) {
-    let cause: unknown = err.cause;
-    while (cause instanceof Error && (cause as { cause?: unknown }).cause instanceof Error) cause = (cause as { cause: unknown }).cause;
-    return cause instanceof Error ? cause.message : err.message;
-  }
+  // A workflow's own failure message is inside WorkflowFailedError's cause; anything else speaks for itself.
+  if (err instanceof WorkflowFailedError) return err.cause ? rootCauseMessage(err.cause) : err.message;
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { ident } from '../../lib/data/db';
+import { ident } from '../../lib/db/sql';
 
 export interface FlightInstance {
   date: string;

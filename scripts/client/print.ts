@@ -1,5 +1,5 @@
-import type { EvaluationMetrics } from '../../lib/refs';
-import type { TrainingPipelineResult } from '../../workflows/training-pipeline';
+import type { EvaluationMetrics } from '../../contracts/refs';
+import type { TrainingPipelineResult } from '../../contracts';
 import { redact } from '../stack/postgres';
 import type { StackInfo } from '../stack/stack';
 

@@ -1,6 +1,7 @@
-import { STAGES, type PipelineProgress } from '../../workflows/progress';
+import { STAGES, type PipelineProgress, type StageProgress } from '../../contracts';
 
 const BAR_WIDTH = 24;
+const MARKS: Record<StageProgress['status'], string> = { done: '✓', running: '▸', failed: '✗', cancelled: '⊘', pending: ' ' };
 
 function bar(done: number, total: number): string {
   const filled = total > 0 ? Math.round((BAR_WIDTH * Math.min(done, total)) / total) : 0;
@@ -11,7 +12,7 @@ function bar(done: number, total: number): string {
 export function renderProgress(p: PipelineProgress): string[] {
   return STAGES.map((name) => {
     const s = p.stages[name];
-    const mark = s.status === 'done' ? '✓' : s.status === 'running' ? '▸' : s.status === 'failed' ? '✗' : ' ';
+    const mark = MARKS[s.status];
     const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
     return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}`;
   });
@@ -37,9 +38,9 @@ export class ProgressPrinter {
     }
     for (const name of STAGES) {
       const s = p.stages[name];
-      if ((s.status === 'done' || s.status === 'failed') && !this.reported.has(name)) {
+      if ((s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') && !this.reported.has(name)) {
         this.reported.add(name);
-        this.out.write(`${s.status === 'done' ? '✓' : '✗'} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ''}\n`);
+        this.out.write(`${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ` (${s.status})`}\n`);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { PipewrightConfig } from '../../lib/config';
-import { POOLS } from '../../workers/task-queues';
+import { WORKER_POOLS } from '../../contracts/task-queues';
 import { findRunningStack, startStack, type Stack } from '../stack/stack';
 
 /** Where a command sends its work: an existing Temporal (+ database), or a stack it started itself. */
@@ -9,6 +9,8 @@ export interface Target {
   databaseUrl: string | undefined;
   uiUrl: string | null;
   serveUrl: string | null;
+  /** Prefix of the pools' task queues (PIPEWRIGHT_QUEUE_PREFIX). */
+  queuePrefix: string;
   /** Set when this command brought the stack up and must take it down. */
   ownStack?: Stack;
 }
@@ -23,8 +25,9 @@ export async function resolveTarget(config: PipewrightConfig, allowEmbedded: boo
       temporalAddress: config.temporalAddress,
       namespace: config.temporalNamespace,
       databaseUrl: config.databaseUrl,
-      uiUrl: process.env.PIPEWRIGHT_TEMPORAL_UI_URL ?? null,
-      serveUrl: process.env.PIPEWRIGHT_SERVE_URL ?? null,
+      uiUrl: config.temporalUiUrl ?? null,
+      serveUrl: config.serveUrl,
+      queuePrefix: config.queuePrefix,
     };
   }
   const running = await findRunningStack(config);
@@ -35,19 +38,21 @@ export async function resolveTarget(config: PipewrightConfig, allowEmbedded: boo
       databaseUrl: running.databaseUrl,
       uiUrl: running.uiUrl,
       serveUrl: running.serveUrl,
+      queuePrefix: running.queuePrefix,
     };
   }
   if (!allowEmbedded) {
     throw new Error(`no running pipewright stack for PIPEWRIGHT_HOME=${config.home}; start one with \`pipewright up\` or set TEMPORAL_ADDRESS.`);
   }
   log('No running stack found: starting an embedded one for this command (Temporal dev server, PostgreSQL, all pools, model server)...');
-  const stack = await startStack(config, { pools: POOLS, modelServer: true, log });
+  const stack = await startStack(config, { pools: WORKER_POOLS, modelServer: true, log });
   return {
     temporalAddress: stack.info.temporalAddress,
     namespace: stack.info.namespace,
     databaseUrl: stack.info.databaseUrl,
     uiUrl: stack.info.uiUrl,
     serveUrl: stack.info.serveUrl,
+    queuePrefix: stack.info.queuePrefix,
     ownStack: stack,
   };
 }

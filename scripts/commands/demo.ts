@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { closePools, poolFor } from '../../lib/data/db';
+import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { modelNameOf } from '../../lib/spec/pipeline-spec';
 import { printStackInfo } from '../client/print';
@@ -27,7 +27,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   try {
     if (target.ownStack) printStackInfo(target.ownStack.info, config.home);
     if (!target.databaseUrl || !target.serveUrl) throw new Error('the demo needs DATABASE_URL and a model server (PIPEWRIGHT_SERVE_URL) when TEMPORAL_ADDRESS is set');
-    const db = poolFor(target.databaseUrl);
+    const db = pgPool(target.databaseUrl);
     const table = options.rows ? `flights_${options.rows}` : 'flights';
     console.log(`\nLoading ${options.rows ? `the first ${options.rows}` : 'all 3,000,000'} flights from vega-datasets into PostgreSQL table ${table} (once)...`);
     const load = await ensureFlightsTable(db, table, options.rows);
@@ -53,7 +53,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     }
     return 0;
   } finally {
-    await closePools();
+    await closePgPools();
     if (options.once) await target.ownStack?.stop();
   }
 }

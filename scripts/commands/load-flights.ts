@@ -1,5 +1,5 @@
 import { loadConfig } from '../../lib/config';
-import { closePools, poolFor } from '../../lib/data/db';
+import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { resolveTarget } from '../client/target';
 
@@ -9,10 +9,10 @@ export async function loadFlightsCommand(options: { rows?: number; table?: strin
   if (!target.databaseUrl) throw new Error('set DATABASE_URL (or run `pipewright up`)');
   const table = options.table ?? (options.rows ? `flights_${options.rows}` : 'flights');
   try {
-    const result = await ensureFlightsTable(poolFor(target.databaseUrl), table, options.rows);
+    const result = await ensureFlightsTable(pgPool(target.databaseUrl), table, options.rows);
     console.log(result.loaded ? `loaded ${result.rows} rows into ${table} in ${result.seconds.toFixed(1)}s` : `${table} is already loaded (${result.rows} rows)`);
     return 0;
   } finally {
-    await closePools();
+    await closePgPools();
   }
 }

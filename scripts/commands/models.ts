@@ -1,5 +1,5 @@
 import { loadConfig } from '../../lib/config';
-import { closePools, poolFor } from '../../lib/data/db';
+import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { listModelVersions } from '../../lib/registry/model-registry';
 import { formatMetrics } from '../client/print';
 import { resolveTarget } from '../client/target';
@@ -9,7 +9,7 @@ export async function modelsCommand(name: string | undefined): Promise<number> {
   const target = await resolveTarget(loadConfig(), false, () => undefined);
   if (!target.databaseUrl) throw new Error('set DATABASE_URL to the registry database');
   try {
-    const rows = await listModelVersions(poolFor(target.databaseUrl), name);
+    const rows = await listModelVersions(pgPool(target.databaseUrl), name);
     if (rows.length === 0) console.log(name ? `no versions of ${name}` : 'no models registered yet');
     for (const r of rows) {
       console.log(`${r.name} v${r.version}  ${r.stage.padEnd(10)} ${formatMetrics(r.metrics)}`);
@@ -17,6 +17,6 @@ export async function modelsCommand(name: string | undefined): Promise<number> {
     }
     return 0;
   } finally {
-    await closePools();
+    await closePgPools();
   }
 }

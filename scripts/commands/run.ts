@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../lib/config';
 import { parsePipelineSpecText, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { connectClient, failureMessage, startTrainingPipeline, watchPipeline, webUiLink } from '../client/pipeline-client';
+import { onInterrupt } from '../client/interrupt';
 import { printResult } from '../client/print';
 import { resolveTarget, type Target } from '../client/target';
-import type { TrainingPipelineResult } from '../../workflows/training-pipeline';
+import type { TrainingPipelineResult } from '../../contracts';
 
 export async function readSpecFile(file: string): Promise<PipelineSpec> {
   let text: string;
@@ -20,16 +21,36 @@ export async function readSpecFile(file: string): Promise<PipelineSpec> {
 export async function runOnTarget(target: Target, spec: PipelineSpec): Promise<TrainingPipelineResult> {
   const client = await connectClient(target.temporalAddress, target.namespace);
   try {
-    const handle = await startTrainingPipeline(client, spec);
+    const handle = await startTrainingPipeline(client, spec, { queuePrefix: target.queuePrefix });
     const link = webUiLink(target.uiUrl, target.namespace, handle.workflowId);
     console.log(`Started ${handle.workflowId}${link ? `\n  Web UI: ${link}` : ''}`);
-    const result = await watchPipeline(handle);
-    printResult(result, link);
-    return result;
+    const disarm = onInterrupt(() => leaveRunning(handle.workflowId, link, target));
+    try {
+      const result = await watchPipeline(handle);
+      printResult(result, link);
+      return result;
+    } finally {
+      disarm();
+    }
   } catch (err) {
     throw new Error(failureMessage(err));
   } finally {
     await client.connection.close();
+  }
+}
+
+/**
+ * Ctrl-C while a run is watched stops the watching, not the run: it is durable in Temporal. Says
+ * how to follow or cancel it; a stack this command started is stopped, and the run waits in the
+ * dev server's database until the next `pipewright up` for the same home picks it up.
+ */
+async function leaveRunning(runId: string, link: string | undefined, target: Target): Promise<void> {
+  console.log(`\nStopped watching. Run ${runId} goes on in Temporal:`);
+  console.log(`  follow it   pipewright status ${runId}${link ? `  or  ${link}` : ''}`);
+  console.log(`  cancel it   pipewright cancel ${runId}`);
+  if (target.ownStack) {
+    console.log('Stopping the stack this command started; the run resumes where it stopped when `pipewright up` runs for this PIPEWRIGHT_HOME.');
+    await target.ownStack.stop();
   }
 }
 

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { ExitStatus, ServiceInstance } from './supervisor';
 
-export interface ManagedProcess {
+export interface ManagedProcess extends ServiceInstance {
   name: string;
   child: ChildProcess;
   logFile: string;
-  /** Resolves when the process has exited. */
-  exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
@@ -29,21 +28,26 @@ export function startProcess(name: string, command: string, args: string[], env:
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   running.add(child);
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.on('exit', (code, signal) => {
       running.delete(child);
       log.end();
-      resolve(code);
+      resolve({ code, signal });
     });
-    child.on('error', () => resolve(-1));
+    // Spawning failed (e.g. the binary is missing): there will be no 'exit'.
+    child.on('error', () => {
+      running.delete(child);
+      resolve({ code: -1, signal: null });
+    });
   });
   return {
     name,
     child,
+    pid: child.pid,
     logFile,
     exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null || !running.has(child)) return;
       child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;

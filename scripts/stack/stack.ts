@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { PipewrightConfig } from '../../lib/config';
-import { poolIdentity, taskQueue, type Pool } from '../../workers/task-queues';
+import { childEnvironment, type PipewrightConfig } from '../../lib/config';
+import { taskQueue, workerIdentity, type WorkerPool } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
 import { startPostgres, type PostgresEndpoint } from './postgres';
+import { SupervisedService, type ServiceInstance } from './supervisor';
 import { startTemporal, type TemporalEndpoint } from './temporal-server';
 
 /** What a running stack publishes in PIPEWRIGHT_HOME/stack.json so other commands can find it. */
@@ -17,6 +18,10 @@ export interface StackInfo {
   uiUrl: string | null;
   databaseUrl: string;
   serveUrl: string | null;
+  /** Prefix of the pools' task queues. */
+  queuePrefix: string;
+  /** Process id of each service the stack runs (pool-cpu, model-server, temporal, postgres, ...), kept current across restarts. */
+  processes: Record<string, number | null>;
   startedAt: string;
 }
 
@@ -24,12 +29,13 @@ export interface Stack {
   info: StackInfo;
   temporal: TemporalEndpoint;
   postgres: PostgresEndpoint;
-  processes: ManagedProcess[];
+  /** Every service the stack runs and restarts when it dies, by name. */
+  services: ReadonlyMap<string, SupervisedService>;
   stop(): Promise<void>;
 }
 
 export interface StackOptions {
-  pools: readonly Pool[];
+  pools: readonly WorkerPool[];
   modelServer: boolean;
   log: (line: string) => void;
 }
@@ -39,6 +45,8 @@ const stackFile = (home: string): string => path.join(home, 'stack.json');
 /**
  * Brings up everything one machine needs: Temporal (or TEMPORAL_ADDRESS), PostgreSQL (or
  * DATABASE_URL), one process per worker pool, and the model server; returns once each answers.
+ * From then on it supervises what it started: a service that dies is logged with its exit code
+ * and restarted with backoff (see supervisor.ts), and stack.json follows the new process ids.
  */
 export async function startStack(config: PipewrightConfig, options: StackOptions): Promise<Stack> {
   await fs.mkdir(config.home, { recursive: true });
@@ -51,15 +59,19 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
   }
   const logDir = path.join(config.home, 'logs');
   const processes: ManagedProcess[] = [];
+  const services = new Map<string, SupervisedService>();
   let postgres: PostgresEndpoint | undefined;
   let temporalEndpoint: TemporalEndpoint | undefined;
-  let published = false;
+  let info: StackInfo | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all([...processes].reverse().map((p) => p.stop()));
-    await temporalEndpoint?.process?.stop();
-    await postgres?.stop();
-    // Only the stack that wrote stack.json removes it.
-    if (published) await fs.rm(stackFile(config.home), { force: true });
+    // Unpublish first: a stack that is stopping must not be found, even if something below hangs.
+    if (info) await fs.rm(stackFile(config.home), { force: true });
+    info = undefined;
+    const all = (name: string): ServiceInstance | SupervisedService | undefined => services.get(name);
+    const apps = [...processes].reverse().map((p) => all(p.name) ?? p);
+    await Promise.all(apps.map((s) => s.stop()));
+    await (all('temporal') ?? temporalEndpoint?.embedded?.instance)?.stop();
+    await (all('postgres') ?? postgres?.embedded?.instance)?.stop();
   };
   try {
     const [pgResult, temporalResult] = await Promise.allSettled([startPostgres(config, options.log), startTemporal(config, options.log)]);
@@ -69,42 +81,62 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (temporalResult.status === 'rejected') throw temporalResult.reason;
     if (!postgres || !temporalEndpoint) throw new Error('unreachable: both services reported success without endpoints');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const env = childEnvironment({
       TEMPORAL_ADDRESS: temporalEndpoint.address,
       TEMPORAL_NAMESPACE: temporalEndpoint.namespace,
       DATABASE_URL: postgres.url,
       PIPEWRIGHT_HOME: config.home,
       PIPEWRIGHT_SERVE_URL: config.serveUrl,
-    };
+    });
     const distRoot = path.join(__dirname, '..', '..');
+    const launchers = new Map<string, () => ManagedProcess>();
     for (const pool of options.pools) {
-      processes.push(startProcess(`pool-${pool}`, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], env, logDir));
+      launchers.set(`pool-${pool}`, () => startProcess(`pool-${pool}`, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], env, logDir));
     }
     if (options.modelServer) {
-      processes.push(startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
+      launchers.set('model-server', () => startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
     }
+    for (const launch of launchers.values()) processes.push(launch());
+    const byName = (name: string): ManagedProcess => processes.find((p) => p.name === name)!;
     const connection = await Connection.connect({ address: temporalEndpoint.address });
     try {
       await Promise.all([
-        ...options.pools.map((pool) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, processes.find((p) => p.name === `pool-${pool}`)!)),
-        ...(options.modelServer ? [waitForModelServer(config.serveUrl, processes.find((p) => p.name === 'model-server')!)] : []),
+        ...options.pools.map((pool) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, byName(`pool-${pool}`), config.queuePrefix)),
+        ...(options.modelServer ? [waitForModelServer(config.serveUrl, byName('model-server'))] : []),
       ]);
     } finally {
       await connection.close();
     }
-    const info: StackInfo = {
+
+    // Up: from here on, whatever dies is restarted.
+    const publish = async (): Promise<void> => {
+      if (!info) return;
+      info.processes = Object.fromEntries([...services].map(([name, s]) => [name, s.pid ?? null]));
+      const file = stackFile(config.home);
+      await fs.writeFile(`${file}.tmp`, JSON.stringify(info, null, 2));
+      await fs.rename(`${file}.tmp`, file);
+    };
+    const supervise = (name: string, first: ServiceInstance, restart: () => Promise<ServiceInstance>, logFile: string | undefined): void => {
+      const hint = logFile ? `See ${logFile}, fix the cause, then restart \`pipewright up\`.` : undefined;
+      services.set(name, new SupervisedService(name, first, restart, options.log, { onRestarted: () => void publish().catch(() => undefined), ...(hint ? { hint } : {}) }));
+    };
+    if (postgres.embedded) supervise('postgres', postgres.embedded.instance, postgres.embedded.restart, path.join(config.home, 'postgres', 'log'));
+    if (temporalEndpoint.embedded) supervise('temporal', temporalEndpoint.embedded.instance, temporalEndpoint.embedded.restart, temporalEndpoint.embedded.logFile);
+    for (const proc of processes) supervise(proc.name, proc, async () => launchers.get(proc.name)!(), proc.logFile);
+
+    info = {
       pid: process.pid,
       temporalAddress: temporalEndpoint.address,
       namespace: temporalEndpoint.namespace,
       uiUrl: temporalEndpoint.uiUrl ?? null,
       databaseUrl: postgres.url,
       serveUrl: options.modelServer ? config.serveUrl : null,
+      queuePrefix: config.queuePrefix,
+      processes: {},
       startedAt: new Date().toISOString(),
     };
-    await fs.writeFile(stackFile(config.home), JSON.stringify(info, null, 2));
-    published = true;
-    return { info, temporal: temporalEndpoint, postgres, processes, stop };
+    await publish();
+    return { info, temporal: temporalEndpoint, postgres, services, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -135,12 +167,12 @@ export async function findRunningStack(config: PipewrightConfig): Promise<StackI
 export async function waitForPoolPoller(
   temporalService: Pick<Connection, 'workflowService'>,
   namespace: string,
-  pool: Pool,
+  pool: WorkerPool,
   proc: ManagedProcess,
   queuePrefix?: string,
 ): Promise<void> {
   const queue = taskQueue(pool, queuePrefix);
-  const identity = poolIdentity(pool, os.hostname(), proc.child.pid!);
+  const identity = workerIdentity(pool, os.hostname(), proc.child.pid!);
   const taskQueueType =
     pool === 'orchestrator' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
   await waitFor(`the ${pool} pool (${identity}) to poll ${queue}`, 120_000, async () => {

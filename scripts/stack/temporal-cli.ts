@@ -1,19 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 
 /** The Temporal CLI release pipewright builds when none is installed (its go.mod has no `replace`). */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
-export function temporalCliCacheDir(): string {
-  return process.env.PIPEWRIGHT_CACHE_DIR ? path.join(process.env.PIPEWRIGHT_CACHE_DIR, 'bin') : path.join(os.homedir(), '.cache', 'pipewright', 'bin');
+/** Where pipewright puts the CLI it builds (PIPEWRIGHT_CACHE_DIR/bin). */
+export function temporalCliCacheDir(config: Pick<PipewrightConfig, 'cacheDir'>): string {
+  return path.join(config.cacheDir, 'bin');
 }
 
-function onPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+function onPath(binary: string, config: Pick<PipewrightConfig, 'executablePath'>): string | undefined {
+  for (const dir of config.executablePath) {
     const candidate = path.join(dir, binary);
-    if (dir && existsSync(candidate)) return candidate;
+    if (existsSync(candidate)) return candidate;
   }
   return undefined;
 }
@@ -23,13 +24,13 @@ function works(binary: string): boolean {
 }
 
 /** Finds an existing CLI without building: $TEMPORAL_CLI, PATH, then the pipewright cache. */
-export function findTemporalCli(): string | undefined {
-  const fromEnv = process.env.TEMPORAL_CLI;
+export function findTemporalCli(config: PipewrightConfig): string | undefined {
+  const fromEnv = config.temporalCli;
   if (fromEnv) {
     if (!works(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} does not run (\`${fromEnv} --version\` failed); point it at a Temporal CLI binary or unset it.`);
     return fromEnv;
   }
-  for (const candidate of [onPath('temporal'), path.join(temporalCliCacheDir(), 'temporal')]) {
+  for (const candidate of [onPath('temporal', config), path.join(temporalCliCacheDir(config), 'temporal')]) {
     if (candidate && existsSync(candidate) && works(candidate)) return candidate;
   }
   return undefined;
@@ -39,18 +40,18 @@ export function findTemporalCli(): string | undefined {
  * Returns the path of a working `temporal` CLI: found, else built with `go install` into the cache
  * (a few minutes with an empty module cache). Throws one message naming what to install.
  */
-export async function ensureTemporalCli(log: (line: string) => void = () => undefined): Promise<string> {
-  const found = findTemporalCli();
+export async function ensureTemporalCli(config: PipewrightConfig, log: (line: string) => void = () => undefined): Promise<string> {
+  const found = findTemporalCli(config);
   if (found) return found;
-  const cacheDir = temporalCliCacheDir();
+  const cacheDir = temporalCliCacheDir(config);
   const problems: string[] = [];
-  const go = onPath('go');
+  const go = onPath('go', config);
   if (go) {
     mkdirSync(cacheDir, { recursive: true });
     log(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${cacheDir}; this takes a few minutes the first time...`);
     const started = Date.now();
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], { env: { ...process.env, GOBIN: cacheDir }, stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], { env: childEnvironment({ GOBIN: cacheDir }), stdio: ['ignore', 'inherit', 'inherit'] });
       child.on('exit', (c) => resolve(c ?? 1));
       child.on('error', () => resolve(1));
     });

@@ -1,15 +1,17 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import type { PipewrightConfig } from '../../lib/config';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { childEnvironment, type PipewrightConfig } from '../../lib/config';
+import { SEARCH_ATTRIBUTES } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import type { EmbeddedService } from './supervisor';
 import { ensureTemporalCli } from './temporal-cli';
 
 export interface TemporalEndpoint {
   address: string;
   namespace: string;
   uiUrl: string | undefined;
-  process?: ManagedProcess;
+  /** The dev server this stack runs, for it to supervise and stop; absent for TEMPORAL_ADDRESS. */
+  embedded?: EmbeddedService;
 }
 
 /**
@@ -20,9 +22,9 @@ export interface TemporalEndpoint {
 export async function startTemporal(config: PipewrightConfig, log: (line: string) => void): Promise<TemporalEndpoint> {
   if (config.temporalAddress) {
     await registerSearchAttributes(config.temporalAddress, config.temporalNamespace);
-    return { address: config.temporalAddress, namespace: config.temporalNamespace, uiUrl: process.env.PIPEWRIGHT_TEMPORAL_UI_URL };
+    return { address: config.temporalAddress, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl };
   }
-  const cli = await ensureTemporalCli(log);
+  const cli = await ensureTemporalCli(config, log);
   const address = `127.0.0.1:${config.temporalPort}`;
   const args = [
     'server',
@@ -48,22 +50,27 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
   ];
-  const server = startProcess('temporal', cli, args, process.env, path.join(config.home, 'logs'));
-  const ready = waitFor(`the Temporal dev server on ${address}`, 120_000, async () => {
-    if (server.child.exitCode !== null) throw new Error(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
-    const connection = await Connection.connect({ address, connectTimeout: 1000 });
-    try {
-      await connection.workflowService.getSystemInfo({});
-      return true;
-    } finally {
-      await connection.close();
-    }
-  });
-  await ready.catch(async (err: unknown) => {
-    await server.stop('SIGKILL');
-    throw err;
-  });
-  return { address, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl, process: server };
+  // The SQLite file keeps every run, so a restarted server carries on where the last one stopped.
+  const start = async (): Promise<ManagedProcess> => {
+    const server = startProcess('temporal', cli, args, childEnvironment(), path.join(config.home, 'logs'));
+    const ready = waitFor(`the Temporal dev server on ${address}`, 120_000, async () => {
+      if (server.child.exitCode !== null) throw new Error(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    });
+    await ready.catch(async (err: unknown) => {
+      await server.stop('SIGKILL');
+      throw err;
+    });
+    return server;
+  };
+  const server = await start();
+  return { address, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl, embedded: { instance: server, restart: start, logFile: server.logFile } };
 }
 
 /** Registers pipewright's search attributes on an existing cluster's namespace (idempotent). */

@@ -6,8 +6,8 @@ import { listModelVersions } from '../../lib/registry/model-registry';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { startProcess, waitFor, type ManagedProcess } from '../../scripts/stack/child-process';
 import { waitForPoolPoller } from '../../scripts/stack/stack';
-import { POOLS, poolIdentity, type Pool } from '../../workers/task-queues';
-import { progressQuery } from '../../workflows/progress';
+import { WORKER_POOLS, workerIdentity, type WorkerPool } from '../../contracts/task-queues';
+import { progressQuery } from '../../contracts/progress';
 import { flightsSpec, openTestStack, type TestStack } from '../integration/stack';
 
 /**
@@ -21,9 +21,9 @@ const PREFIX = 'chaos-';
 const WORKERS = path.join(__dirname, '..', '..', 'dist', 'workers');
 
 let stack: TestStack;
-const pools = new Map<Pool, ManagedProcess>();
+const pools = new Map<WorkerPool, ManagedProcess>();
 
-function startPool(pool: Pool, generation = 1): ManagedProcess {
+function startPool(pool: WorkerPool, generation = 1): ManagedProcess {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: stack.info.temporalAddress,
@@ -41,8 +41,8 @@ function startPool(pool: Pool, generation = 1): ManagedProcess {
 beforeAll(async () => {
   stack = await openTestStack();
   await ensureFlightsTable(stack.db, TABLE, 50_000);
-  for (const pool of POOLS) startPool(pool);
-  await Promise.all(POOLS.map((pool) => waitForPoolPoller(stack.client, stack.info.namespace, pool, pools.get(pool)!, PREFIX)));
+  for (const pool of WORKER_POOLS) startPool(pool);
+  await Promise.all(WORKER_POOLS.map((pool) => waitForPoolPoller(stack.client, stack.info.namespace, pool, pools.get(pool)!, PREFIX)));
 });
 
 afterAll(async () => {
@@ -60,7 +60,8 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
     const progress = await handle.query(progressQuery);
     if (progress.stage === 'failed' || progress.stage === 'finished') throw new Error(`run reached ${progress.stage} before the kill`);
     if (progress.stage !== 'train' || progress.stages.train.done < 1) return undefined;
-    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    // Epochs are activities of the run's training child.
+    const pending = (await stack.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).raw.pendingActivities ?? [];
     const running = pending.find((a) => a.activityType?.name === 'trainEpoch' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
     return running ? true : undefined;
   }, 50);
@@ -72,12 +73,12 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
 
   const result = await watchPipeline(handle, false);
 
-  // The history shows the epoch that was lost and its retry on the replacement worker.
-  const history = await handle.fetchHistory();
+  // The training child's history shows the epoch that was lost and its retry on the replacement worker.
+  const history = await stack.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory();
   const epochStarts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!);
   const retried = epochStarts.filter((a) => (a.attempt ?? 1) > 1);
   expect(retried.length).toBeGreaterThanOrEqual(1);
-  expect(retried.map((a) => a.identity)).toContain(poolIdentity('gpu', os.hostname(), replacement.child.pid!));
+  expect(retried.map((a) => a.identity)).toContain(workerIdentity('gpu', os.hostname(), replacement.child.pid!));
 
   // Resumed from the checkpoint with the same seeds: the same model an uninterrupted run trains.
   const reference = await watchPipeline(await startTrainingPipeline(stack.client, spec), false);

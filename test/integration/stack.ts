@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { closePools, poolFor } from '../../lib/data/db';
+import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { connectClient } from '../../scripts/client/pipeline-client';
 import type { StackInfo } from '../../scripts/stack/stack';
@@ -23,7 +23,7 @@ export async function openTestStack(): Promise<TestStack> {
   if (!home) throw new Error('integration tests need the stack from test/integration/global-setup.js');
   const info = JSON.parse(readFileSync(path.join(home, 'stack.json'), 'utf8')) as StackInfo;
   const client = await connectClient(info.temporalAddress, info.namespace);
-  const db = poolFor(info.databaseUrl);
+  const db = pgPool(info.databaseUrl);
   return {
     info,
     home,
@@ -32,7 +32,7 @@ export async function openTestStack(): Promise<TestStack> {
     db,
     close: async () => {
       await client.connection.close();
-      await closePools();
+      await closePgPools();
     },
   };
 }

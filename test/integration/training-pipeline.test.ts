@@ -8,9 +8,9 @@ import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { listModelVersions, productionVersion } from '../../lib/registry/model-registry';
 import { failureMessage, startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { predictOverHttp, sampleFlight } from '../../scripts/client/predict';
-import { progressQuery } from '../../workflows/progress';
-import { MODEL, PIPELINE, STAGE } from '../../workflows/search-attributes';
-import type { TrainingPipelineResult } from '../../workflows/training-pipeline';
+import { progressQuery } from '../../contracts/progress';
+import { MODEL, PIPELINE, STAGE } from '../../contracts/search-attributes';
+import type { TrainingPipelineResult } from '../../contracts';
 import { flightsSpec, openTestStack, type TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);

@@ -18,7 +18,7 @@ describe('initBackend', () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node loads; install one/);
   });
 
-  test('an unknown PIPEWRIGHT_TF_BACKEND lists the valid ones', async () => {
+  test('an unknown PIPEWRIGHT_TF_BACKEND stops backend selection with the valid ones listed', async () => {
     process.env.PIPEWRIGHT_TF_BACKEND = 'cuda';
     await expect(initBackend()).rejects.toThrow('PIPEWRIGHT_TF_BACKEND=cuda is not one of auto, tensorflow, webgpu, wasm, cpu.');
   });

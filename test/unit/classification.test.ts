@@ -1,4 +1,4 @@
-import { accuracy, classificationMetrics, logLoss, rocAuc } from '../../lib/metrics/classification';
+import { accuracy, classificationMetrics, logLoss, rocAuc } from '../../lib/evaluation/classification-metrics';
 import { mulberry32 } from '../../lib/random';
 
 /** The definition of AUC: P(score of a random positive > score of a random negative), ties counting half. */

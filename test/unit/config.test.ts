@@ -1,5 +1,8 @@
+import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../lib/config';
+import { childEnvironment, loadConfig } from '../../lib/config';
+
+const cores = os.cpus().length;
 
 describe('loadConfig', () => {
   test('defaults with an empty environment', () => {
@@ -13,8 +16,15 @@ describe('loadConfig', () => {
       temporalUiUrl: 'http://localhost:8233',
       databaseUrl: undefined,
       postgresPort: 5433,
+      serveHost: '127.0.0.1',
       servePort: 8501,
       serveUrl: 'http://127.0.0.1:8501',
+      queuePrefix: 'pipewright-',
+      slots: { cpu: cores, gpu: 1, eval: cores },
+      tfBackend: 'auto',
+      temporalCli: undefined,
+      cacheDir: path.join(os.homedir(), '.cache', 'pipewright'),
+      executablePath: [],
     });
     expect(path.isAbsolute(config.home)).toBe(true);
   });
@@ -45,7 +55,16 @@ describe('loadConfig', () => {
       PIPEWRIGHT_TEMPORAL_UI_PORT: '18233',
       DATABASE_URL: 'postgres://u@db/flights',
       PIPEWRIGHT_POSTGRES_PORT: '15433',
+      PIPEWRIGHT_SERVE_HOST: '0.0.0.0',
       PIPEWRIGHT_SERVE_PORT: '18501',
+      PIPEWRIGHT_QUEUE_PREFIX: 'staging-',
+      PIPEWRIGHT_CPU_SLOTS: '6',
+      PIPEWRIGHT_GPU_SLOTS: '2',
+      PIPEWRIGHT_EVAL_SLOTS: '3',
+      PIPEWRIGHT_TF_BACKEND: 'webgpu',
+      TEMPORAL_CLI: '/opt/temporal/bin/temporal',
+      PIPEWRIGHT_CACHE_DIR: '/var/cache/pw',
+      PATH: `/usr/local/bin${path.delimiter}/usr/bin`,
     });
     expect(config).toEqual({
       home: '/srv/pw',
@@ -53,11 +72,18 @@ describe('loadConfig', () => {
       temporalNamespace: 'ml',
       temporalPort: 17233,
       temporalUiPort: 18233,
-      temporalUiUrl: 'http://localhost:18233', // derived from the UI port
+      temporalUiUrl: undefined, // a cluster's UI is not guessed
       databaseUrl: 'postgres://u@db/flights',
       postgresPort: 15433,
+      serveHost: '0.0.0.0',
       servePort: 18501,
       serveUrl: 'http://127.0.0.1:18501', // derived from the serve port
+      queuePrefix: 'staging-',
+      slots: { cpu: 6, gpu: 2, eval: 3 },
+      tfBackend: 'webgpu',
+      temporalCli: '/opt/temporal/bin/temporal',
+      cacheDir: '/var/cache/pw',
+      executablePath: ['/usr/local/bin', '/usr/bin'],
     });
   });
 
@@ -69,6 +95,19 @@ describe('loadConfig', () => {
     });
     expect(config.serveUrl).toBe('http://models:9000');
     expect(config.temporalUiUrl).toBe('https://temporal.example.com');
+  });
+
+  test('the Web UI link of the embedded dev server follows its UI port', () => {
+    expect(loadConfig({ PIPEWRIGHT_TEMPORAL_UI_PORT: '18233' }).temporalUiUrl).toBe('http://localhost:18233');
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', PIPEWRIGHT_TEMPORAL_UI_URL: 'https://ui.internal' }).temporalUiUrl).toBe('https://ui.internal');
+  });
+
+  test.each(['0', '-2', 'many', '1.5'])('rejects the slot count %p with a message naming the variable', (raw) => {
+    expect(() => loadConfig({ PIPEWRIGHT_CPU_SLOTS: raw })).toThrow(`PIPEWRIGHT_CPU_SLOTS=${raw} is not a positive integer; set it to 1 or more, or unset it.`);
+  });
+
+  test('an unknown TensorFlow.js backend lists the valid ones', () => {
+    expect(() => loadConfig({ PIPEWRIGHT_TF_BACKEND: 'cuda' })).toThrow('PIPEWRIGHT_TF_BACKEND=cuda is not one of auto, tensorflow, webgpu, wasm, cpu.');
   });
 
   test('resolves a relative home against the working directory', () => {
@@ -103,5 +142,14 @@ describe('loadConfig', () => {
       if (saved === undefined) delete process.env.PIPEWRIGHT_SERVE_PORT;
       else process.env.PIPEWRIGHT_SERVE_PORT = saved;
     }
+  });
+});
+
+describe('childEnvironment', () => {
+  test('passes this process\'s environment on, with overrides set and undefined ones removed', () => {
+    const env = childEnvironment({ PIPEWRIGHT_HOME: '/tmp/x', PATH: undefined });
+    expect(env.PIPEWRIGHT_HOME).toBe('/tmp/x');
+    expect('PATH' in env).toBe(false);
+    expect(env.HOME).toBe(process.env.HOME);
   });
 });

@@ -1,35 +1,51 @@
-import { POOLS, taskQueue } from '../../workers/task-queues';
+import { ACTIVITY_STAGES, poolQueues, STAGE_POOL, taskQueue, WORKER_POOLS, workerIdentity } from '../../contracts';
+import { STAGE_ACTIVITY_OPTIONS } from '../../workflows/support/stage-activities';
+import { activitiesOfPool, stagesOfPool } from '../../workers/pool-activities';
 
-describe('taskQueue', () => {
-  const saved = process.env.PIPEWRIGHT_QUEUE_PREFIX;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.PIPEWRIGHT_QUEUE_PREFIX;
-    else process.env.PIPEWRIGHT_QUEUE_PREFIX = saved;
-  });
+const deps = { databaseUrl: 'postgres://unused', artifactRoot: '/unused', serveUrl: 'http://unused' };
 
-  test('uses an explicit prefix', () => {
+describe('task queues', () => {
+  test('a prefix names every pool\'s queue, "pipewright-" by default', () => {
     expect(taskQueue('cpu', 'staging-')).toBe('staging-cpu');
     expect(taskQueue('gpu', '')).toBe('gpu');
-  });
-
-  test('defaults to "pipewright-" when PIPEWRIGHT_QUEUE_PREFIX is unset or empty', () => {
-    delete process.env.PIPEWRIGHT_QUEUE_PREFIX;
     expect(taskQueue('orchestrator')).toBe('pipewright-orchestrator');
-    process.env.PIPEWRIGHT_QUEUE_PREFIX = '';
-    expect(taskQueue('deploy')).toBe('pipewright-deploy');
-  });
-
-  test('takes the prefix from PIPEWRIGHT_QUEUE_PREFIX, read at call time', () => {
-    process.env.PIPEWRIGHT_QUEUE_PREFIX = 'test42-';
-    expect(taskQueue('eval')).toBe('test42-eval');
-    process.env.PIPEWRIGHT_QUEUE_PREFIX = 'other-';
-    expect(taskQueue('eval')).toBe('other-eval');
+    expect(poolQueues('p-')).toEqual({ orchestrator: 'p-orchestrator', cpu: 'p-cpu', gpu: 'p-gpu', eval: 'p-eval', deploy: 'p-deploy' });
   });
 
   test('gives every pool its own queue', () => {
-    expect([...POOLS]).toEqual(['orchestrator', 'cpu', 'gpu', 'eval', 'deploy']);
-    const queues = POOLS.map((pool) => taskQueue(pool, 'p-'));
-    expect(queues).toEqual(['p-orchestrator', 'p-cpu', 'p-gpu', 'p-eval', 'p-deploy']);
-    expect(new Set(queues).size).toBe(POOLS.length);
+    expect([...WORKER_POOLS]).toEqual(['orchestrator', 'cpu', 'gpu', 'eval', 'deploy']);
+    expect(new Set(Object.values(poolQueues())).size).toBe(WORKER_POOLS.length);
+  });
+
+  test('a worker names its pool, host and process, as the Web UI shows it', () => {
+    expect(workerIdentity('gpu', 'node-7', 4242)).toBe('gpu@node-7:4242');
+  });
+});
+
+describe('pools and stages', () => {
+  test('each pool registers exactly the activities of the stages STAGE_POOL gives it', () => {
+    expect(stagesOfPool('cpu')).toEqual(['ingest', 'validate', 'transform']);
+    expect(stagesOfPool('gpu')).toEqual(['train']);
+    expect(stagesOfPool('eval')).toEqual(['evaluate']);
+    expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy']);
+    expect(stagesOfPool('orchestrator')).toEqual([]);
+    expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual(['applyTransform', 'checkDataset', 'fitTransform', 'ingestPartition', 'planIngest']);
+    expect(Object.keys(activitiesOfPool('gpu', deps))).toEqual(['trainEpoch']);
+    expect(Object.keys(activitiesOfPool('eval', deps))).toEqual(['evaluateModel']);
+    expect(Object.keys(activitiesOfPool('deploy', deps)).sort()).toEqual(['deployModel', 'recordRunFinished', 'recordRunStarted', 'registerModel']);
+  });
+
+  test('no activity name is registered by two pools, so a queue never receives a task its pool cannot run', () => {
+    const names = WORKER_POOLS.flatMap((pool) => Object.keys(activitiesOfPool(pool, deps)));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test('every stage has activity options and a pool that is not the orchestrator', () => {
+    expect(Object.keys(STAGE_ACTIVITY_OPTIONS).sort()).toEqual([...ACTIVITY_STAGES].sort());
+    for (const stage of ACTIVITY_STAGES) {
+      expect(STAGE_POOL[stage]).not.toBe('orchestrator');
+      expect(STAGE_ACTIVITY_OPTIONS[stage].startToCloseTimeout).toBeDefined();
+      expect(STAGE_ACTIVITY_OPTIONS[stage].retry?.nonRetryableErrorTypes).toContain('PipelineInputError');
+    }
   });
 });

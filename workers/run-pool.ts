@@ -1,15 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { ActivityDeps } from '../activities/deps';
-import { loadConfig } from '../lib/config';
-import { poolIdentity, taskQueue, type Pool } from './task-queues';
+import { taskQueue, workerIdentity, type WorkerPool } from '../contracts';
+import { loadConfig, type PipewrightConfig } from '../lib/config';
+import { activitiesOfPool } from './pool-activities';
 
-export interface PoolSettings {
-  pool: Pool;
-  /** Builds the pool's activities; absent for the orchestrator, which runs workflows only. */
-  activities?: (deps: ActivityDeps) => object;
-  maxConcurrentActivities?: number;
+/** Concurrent activities per pool process: cpu and eval one per core, gpu one per device, deploy a few. */
+function slotsOf(pool: Exclude<WorkerPool, 'orchestrator'>, config: PipewrightConfig): number {
+  return pool === 'deploy' ? 4 : config.slots[pool];
 }
 
 /**
@@ -17,7 +15,7 @@ export interface PoolSettings {
  * queue, run until SIGINT/SIGTERM. Every pool can run alone, on any machine that reaches Temporal,
  * PostgreSQL (DATABASE_URL) and the artifact store (PIPEWRIGHT_HOME on a shared mount).
  */
-export async function runPool(settings: PoolSettings): Promise<void> {
+export async function runPool(pool: WorkerPool): Promise<void> {
   const config = loadConfig();
   const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
   let connection: NativeConnection;
@@ -29,26 +27,25 @@ export async function runPool(settings: PoolSettings): Promise<void> {
   const options: WorkerOptions = {
     connection,
     namespace: config.temporalNamespace,
-    taskQueue: taskQueue(settings.pool),
-    identity: poolIdentity(settings.pool, os.hostname(), process.pid),
+    taskQueue: taskQueue(pool, config.queuePrefix),
+    identity: workerIdentity(pool, os.hostname(), process.pid),
   };
-  if (settings.activities) {
-    if (!config.databaseUrl) fail(`the ${settings.pool} pool needs DATABASE_URL (pipewright up sets it for the pools it starts).`);
-    const deps: ActivityDeps = {
-      databaseUrl: config.databaseUrl,
-      artifactRoot: path.join(config.home, 'artifacts'),
-      serveUrl: config.serveUrl,
-    };
-    options.activities = settings.activities(deps);
-    options.maxConcurrentActivityTaskExecutions = settings.maxConcurrentActivities ?? os.cpus().length;
-  } else {
+  if (pool === 'orchestrator') {
     options.workflowsPath = require.resolve('../workflows');
     // The orchestrator runs no activities; it must not poll for them.
     options.maxConcurrentActivityTaskExecutions = 1;
     options.maxConcurrentActivityTaskPolls = 1;
+  } else {
+    if (!config.databaseUrl) fail(`the ${pool} pool needs DATABASE_URL (pipewright up sets it for the pools it starts).`);
+    options.activities = activitiesOfPool(pool, {
+      databaseUrl: config.databaseUrl,
+      artifactRoot: path.join(config.home, 'artifacts'),
+      serveUrl: config.serveUrl,
+    });
+    options.maxConcurrentActivityTaskExecutions = slotsOf(pool, config);
   }
   const worker = await Worker.create(options);
-  console.log(`[${settings.pool}] polling ${options.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
+  console.log(`[${pool}] polling ${options.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
   try {
     await worker.run();
   } finally {

@@ -1,30 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
-
-/** One pg Pool per process and URL; activities share it. */
-const pools = new Map<string, Pool>();
-
-export function poolFor(databaseUrl: string, extra: Omit<PoolConfig, 'connectionString'> = {}): Pool {
-  let pool = pools.get(databaseUrl);
-  if (!pool) {
-    pool = new Pool({ connectionString: databaseUrl, max: 8, ...extra });
-    // An idle client that loses its server must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
-    pools.set(databaseUrl, pool);
-  }
-  return pool;
-}
-
-export async function closePools(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((p) => p.end().catch(() => undefined)));
-}
-
-/** Quote an identifier that already passed the spec's identifier check. */
-export function ident(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`Refusing unsafe SQL identifier "${name}"`);
-  return `"${name}"`;
-}
+import type { Pool } from 'pg';
 
 /**
  * Ordered, append-only schema migrations. Each runs once, in a transaction, recorded in

@@ -1,12 +1,12 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { EvaluationMetrics } from '../lib/refs';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { EvaluationMetrics } from './refs';
 
 /** The pipeline's stages, in order. */
 export const STAGES = ['ingest', 'validate', 'transform', 'train', 'evaluate', 'register', 'deploy'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface StageProgress {
-  status: 'pending' | 'running' | 'done' | 'failed';
+  status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
   /** Units finished / total (partitions, shards, epochs, ...). */
   done: number;
   total: number;
@@ -17,7 +17,7 @@ export interface StageProgress {
 export interface PipelineProgress {
   pipeline: string;
   model: string;
-  stage: StageName | 'finished' | 'failed';
+  stage: StageName | 'finished' | 'failed' | 'cancelled';
   stages: Record<StageName, StageProgress>;
   rows?: number;
   quarantinedRows?: number;
@@ -28,4 +28,15 @@ export interface PipelineProgress {
   error?: string;
 }
 
+/** A pipeline run's live state: the CLI's progress bars, `pipewright status` and the Web UI's Queries tab. */
 export const progressQuery = defineQuery<PipelineProgress>('progress');
+
+export interface EpochFinished {
+  /** 0-based epoch that finished. */
+  epoch: number;
+  loss: number;
+  backend: string;
+}
+
+/** Sent by the training child to its pipeline after each epoch, so the pipeline's progress shows epochs as they end. */
+export const epochFinishedSignal = defineSignal<[EpochFinished]>('epochFinished');

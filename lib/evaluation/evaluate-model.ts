@@ -1,20 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readArtifactJson } from '../artifacts/artifact-store';
 import type { FittedTransform } from '../features/transform';
-import { classificationMetrics } from '../metrics/classification';
-import type { ArtifactRef, EncodedShardRef, EvaluationMetrics, TransformRef } from '../refs';
-import { initBackend } from './backend';
-import { denseBatches } from './encoded-batches';
-import { loadSavedModel } from './model-io';
-
-export interface EvaluateInput {
-  model: ArtifactRef;
-  transform: TransformRef;
-  shards: EncodedShardRef[];
-}
+import { classificationMetrics } from './classification-metrics';
+import type { EvaluateInput, EvaluateResult } from '../../contracts/stages';
+import { denseBatches } from '../features/encoded-batches';
+import { initBackend } from '../models/backend';
+import { loadSavedModel } from '../models/model-io';
 
 /** Scores every held-out test row and computes ROC-AUC, log loss and accuracy. */
-export async function evaluateModel(input: EvaluateInput, progress: (rows: number) => void): Promise<EvaluationMetrics & { backend: string }> {
+export async function evaluateModel(input: EvaluateInput, progress: (rows: number) => void): Promise<EvaluateResult> {
   const backend = await initBackend();
   const transform = await readArtifactJson<FittedTransform>(input.transform);
   const { model } = await loadSavedModel(input.model);

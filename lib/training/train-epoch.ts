@@ -1,56 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { TrainEpochInput, TrainEpochResult } from '../../contracts/stages';
 import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
+import { denseBatches } from '../features/encoded-batches';
 import type { FittedTransform } from '../features/transform';
+import { initBackend } from '../models/backend';
+import { buildModel } from '../models/build-model';
+import { loadSavedModel, restoreOptimizer, saveModel } from '../models/model-io';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
-import type { CheckpointRef, EncodedShardRef, TransformRef } from '../refs';
-import type { PipelineSpec } from '../spec/pipeline-spec';
-import { initBackend } from './backend';
-import { denseBatches } from './encoded-batches';
-import { loadSavedModel, restoreOptimizer, saveModel } from './model-io';
 
-export interface TrainEpochInput {
-  artifactRoot: string;
-  model: PipelineSpec['model'];
-  transform: TransformRef;
-  shards: EncodedShardRef[];
-  /** 0-based epoch to run. */
-  epoch: number;
-  /** Checkpoint after the previous epoch; absent for epoch 0. */
-  from?: CheckpointRef;
-}
-
-export interface TrainEpochResult {
-  checkpoint: CheckpointRef;
-  backend: string;
-  loss: number;
-  samples: number;
-  seconds: number;
-}
-
-export function buildModel(spec: PipelineSpec['model'], inputDim: number): tfl.Sequential {
-  const hidden = spec.type === 'mlp' ? spec.hidden : [];
-  const model = tfl.sequential();
-  hidden.forEach((units, i) => {
-    model.add(
-      tfl.layers.dense({
-        ...(i === 0 ? { inputShape: [inputDim] } : {}),
-        units,
-        activation: 'relu',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(spec.seed, 'init', i) }),
-      }),
-    );
-  });
-  model.add(
-    tfl.layers.dense({
-      ...(hidden.length === 0 ? { inputShape: [inputDim] } : {}),
-      units: 1,
-      activation: 'sigmoid',
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(spec.seed, 'init', hidden.length) }),
-    }),
-  );
-  return model;
-}
+/** A training epoch as the thread runs it: the stage's input plus where the artifact store is. */
+export type TrainEpochTask = TrainEpochInput & { artifactRoot: string };
 
 /**
  * Runs one epoch of mini-batch training over the train rows of every encoded shard, starting from
@@ -58,7 +18,7 @@ export function buildModel(spec: PipelineSpec['model'], inputDim: number): tfl.S
  * Shard order and row order are shuffled with seeds derived from (model seed, epoch), so an epoch
  * re-run after a crash repeats exactly.
  */
-export async function trainEpoch(input: TrainEpochInput, progress: (samples: number) => void): Promise<TrainEpochResult> {
+export async function trainEpoch(input: TrainEpochTask, progress: (samples: number) => void): Promise<TrainEpochResult> {
   const backend = await initBackend(undefined, { batchSize: input.model.batchSize });
   const transform = await readArtifactJson<FittedTransform>(input.transform);
   const started = Date.now();

@@ -1,4 +1,4 @@
-import type { EvaluationMetrics } from '../refs';
+import type { EvaluationMetrics } from '../../contracts/refs';
 
 /**
  * ROC-AUC by the rank-sum (Mann–Whitney U) formula, with tied scores sharing their average rank.

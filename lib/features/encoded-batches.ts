@@ -1,9 +1,9 @@
 import { artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
-import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from '../features/apply-transform';
-import { FeatureEncoder, type FittedTransform } from '../features/transform';
+import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from './apply-transform';
+import { FeatureEncoder, type FittedTransform } from './transform';
 import { mulberry32, shuffleInPlace } from '../random';
-import type { EncodedShardRef } from '../refs';
+import type { EncodedShardRef } from '../../contracts/refs';
 
 export interface DenseBatch {
   /** rows × inputDim, row-major. */

@@ -1,0 +1,132 @@
+/**
+ * What each stage takes and returns across the workflow boundary. Only references and counts:
+ * rows, tensors and weights stay in the artifact store.
+ */
+import type { KeyRange } from '../lib/data/partitions';
+import type { SourceSchema } from '../lib/data/source-schema';
+import type { PipelineSpec } from '../lib/spec/pipeline-spec';
+import type { StageName } from './progress';
+import type { ArtifactRef, CheckpointRef, DatasetRef, EncodedShardRef, EvaluationMetrics, ModelRef, RegisteredModel, ShardRef, TransformRef } from './refs';
+import type { PoolQueues } from './task-queues';
+
+// ingest
+export interface IngestPlan {
+  schema: SourceSchema;
+  ranges: KeyRange[];
+}
+export interface IngestPartitionInput {
+  schema: SourceSchema;
+  range: KeyRange;
+}
+
+// validate
+export interface CheckDatasetInput {
+  spec: PipelineSpec;
+  shards: ShardRef[];
+}
+
+// transform
+export interface FitTransformInput {
+  spec: PipelineSpec;
+  dataset: DatasetRef;
+}
+export interface ApplyTransformInput {
+  transform: TransformRef;
+  shard: ShardRef;
+}
+
+// train
+export interface TrainEpochInput {
+  model: PipelineSpec['model'];
+  transform: TransformRef;
+  shards: EncodedShardRef[];
+  /** 0-based epoch to run. */
+  epoch: number;
+  /** Checkpoint after the previous epoch; absent for epoch 0. */
+  from?: CheckpointRef;
+}
+export interface TrainEpochResult {
+  checkpoint: CheckpointRef;
+  backend: string;
+  loss: number;
+  samples: number;
+  seconds: number;
+}
+
+/** Where a training run stands between epochs; carried over continue-as-new. */
+export interface TrainingState {
+  /** Epochs finished so far. */
+  epochsDone: number;
+  checkpoint?: CheckpointRef;
+  losses: number[];
+  backend: string;
+  trainSamples: number;
+  trainSeconds: number;
+}
+export interface TrainModelInput {
+  model: PipelineSpec['model'];
+  transform: TransformRef;
+  shards: EncodedShardRef[];
+  queues: PoolQueues;
+  /** Set when the child continued as new: where the previous run of it left off. */
+  resume?: TrainingState;
+}
+export interface TrainModelResult {
+  model: ModelRef;
+  losses: number[];
+}
+
+// evaluate
+export interface EvaluateInput {
+  model: ArtifactRef;
+  transform: TransformRef;
+  shards: EncodedShardRef[];
+}
+export type EvaluateResult = EvaluationMetrics & { backend: string };
+
+// registry
+export interface RunStarted {
+  /** The workflow id, which names the run in the CLI, the registry and the Web UI. */
+  runId: string;
+  temporalRunId: string;
+  pipeline: string;
+  spec: PipelineSpec;
+}
+export interface RunFinished {
+  runId: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  metrics: EvaluationMetrics | { error: string; stage: string };
+  stageSeconds: Record<string, number>;
+}
+export interface RegisterInput {
+  name: string;
+  runId: string;
+  model: ModelRef;
+  transform: TransformRef;
+  metrics: EvaluationMetrics;
+  datasetSha256: string;
+  spec: PipelineSpec;
+}
+
+// deploy
+export interface DeployResult extends RegisteredModel {
+  /** The model server that confirmed it now serves this version; null when none was running. */
+  servedBy: string | null;
+}
+
+// the pipeline
+export interface TrainingPipelineInput {
+  /** A spec that already passed validation on the client (parsePipelineSpec). */
+  spec: PipelineSpec;
+  /** Task queue of each pool, resolved by the client so workflow code reads no environment. */
+  queues: PoolQueues;
+}
+export interface TrainingPipelineResult {
+  runId: string;
+  model: DeployResult;
+  metrics: EvaluationMetrics;
+  backend: string;
+  rows: number;
+  quarantinedRows: number;
+  stageSeconds: Record<StageName, number>;
+}

@@ -1,0 +1,39 @@
+import { ACTIVITY_STAGES, STAGE_POOL, type ActivityStage, type WorkerPool } from '../contracts';
+import { createDeployActivities } from '../activities/deploy';
+import { createEvaluateActivities } from '../activities/evaluate';
+import { createIngestActivities } from '../activities/ingest';
+import { createRegistryActivities } from '../activities/registry';
+import type { ActivityDeps } from '../activities/support/activity-deps';
+import { createTrainActivities } from '../activities/train';
+import { createTransformActivities } from '../activities/transform';
+import { createValidateActivities } from '../activities/validate';
+
+type ActivityFunctions = Record<string, (...args: never[]) => Promise<unknown>>;
+
+/** Each stage's activities. Which pool runs a stage is STAGE_POOL's to say (contracts/task-queues.ts). */
+const STAGE_ACTIVITIES: Record<ActivityStage, (deps: ActivityDeps) => ActivityFunctions> = {
+  ingest: createIngestActivities,
+  validate: createValidateActivities,
+  transform: createTransformActivities,
+  train: createTrainActivities,
+  evaluate: createEvaluateActivities,
+  registry: createRegistryActivities,
+  deploy: createDeployActivities,
+};
+
+/** The stages a pool runs: the groups STAGE_POOL maps to it. */
+export function stagesOfPool(pool: WorkerPool): ActivityStage[] {
+  return ACTIVITY_STAGES.filter((stage) => STAGE_POOL[stage] === pool);
+}
+
+/** Every activity a pool's worker registers, by name. */
+export function activitiesOfPool(pool: WorkerPool, deps: ActivityDeps): ActivityFunctions {
+  const activities: ActivityFunctions = {};
+  for (const stage of stagesOfPool(pool)) {
+    for (const [name, fn] of Object.entries(STAGE_ACTIVITIES[stage](deps))) {
+      if (name in activities) throw new Error(`activity ${name} is defined by two stages of the ${pool} pool`);
+      activities[name] = fn;
+    }
+  }
+  return activities;
+}

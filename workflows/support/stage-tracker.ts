@@ -1,0 +1,105 @@
+import { ApplicationFailure, isCancellation, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  epochFinishedSignal,
+  isPipelineInputFailure,
+  MODEL,
+  PIPELINE_INPUT_ERROR,
+  progressQuery,
+  rootCauseMessage,
+  STAGE,
+  STAGES,
+  type PipelineProgress,
+  type StageName,
+} from '../../contracts';
+
+/** What a stage's body may report while it runs. */
+export interface StageHandle {
+  /** The number of units, once the stage knows it (e.g. partitions after planning). */
+  setTotal(total: number): void;
+  /** One unit done. */
+  tick(): void;
+}
+
+/** How a run failed (or was cancelled) in which stage, and what the workflow throws for it. */
+export interface RunFailure {
+  status: 'failed' | 'cancelled';
+  stage: StageName;
+  message: string;
+  failure: unknown;
+}
+
+/**
+ * The bookkeeping around the DAG: the `progress` query, each stage's status, units and seconds,
+ * the `PipewrightStage` search attribute, epoch reports from the training child, and how a failure
+ * is shown. Stage timing uses workflow time, so it replays identically.
+ */
+export class StageTracker {
+  private readonly progress: PipelineProgress;
+  private current: StageName = STAGES[0];
+  private stageStarted = 0;
+
+  constructor(pipeline: string, model: string) {
+    this.progress = {
+      pipeline,
+      model,
+      stage: STAGES[0],
+      stages: Object.fromEntries(STAGES.map((s) => [s, { status: 'pending', done: 0, total: 1, unit: 'step', seconds: 0 }])) as PipelineProgress['stages'],
+    };
+    setHandler(progressQuery, () => this.progress);
+    setHandler(epochFinishedSignal, ({ epoch, loss, backend }) => {
+      // Keyed by epoch, so a repeated report changes nothing.
+      const losses = [...(this.progress.trainLoss ?? [])];
+      losses[epoch] = loss;
+      this.update({ trainLoss: losses, backend });
+      const train = this.progress.stages.train;
+      train.done = Math.max(train.done, Math.min(epoch + 1, train.total));
+    });
+    upsertSearchAttributes([{ key: MODEL, value: model }]);
+  }
+
+  /** Runs one stage's body: marks it running (progress and search attribute), then done with its time. */
+  async stage<T>(name: StageName, total: number, unit: string, body: (stage: StageHandle) => Promise<T>): Promise<T> {
+    const state = { status: 'running' as const, done: 0, total, unit, seconds: 0 };
+    this.progress.stage = name;
+    this.progress.stages[name] = state;
+    this.current = name;
+    this.stageStarted = Date.now();
+    upsertSearchAttributes([{ key: STAGE, value: name }]);
+    const result = await body({ setTotal: (n) => (this.progress.stages[name].total = n), tick: () => this.progress.stages[name].done++ });
+    const done = this.progress.stages[name];
+    Object.assign(done, { status: 'done', done: done.total, seconds: (Date.now() - this.stageStarted) / 1000 });
+    log.info(`stage ${name} done`, { seconds: done.seconds });
+    return result;
+  }
+
+  /** Adds what the run has learnt (rows, metrics, model version, ...) to its progress. */
+  update(fields: Partial<Omit<PipelineProgress, 'pipeline' | 'model' | 'stage' | 'stages'>>): void {
+    Object.assign(this.progress, fields);
+  }
+
+  stageSeconds(): Record<StageName, number> {
+    return Object.fromEntries(STAGES.map((s) => [s, this.progress.stages[s].seconds])) as Record<StageName, number>;
+  }
+
+  finish(): void {
+    this.progress.stage = 'finished';
+    upsertSearchAttributes([{ key: STAGE, value: 'finished' }]);
+  }
+
+  /**
+   * Marks the running stage failed, or cancelled when the run was cancelled. A user's mistake
+   * becomes the workflow's own non-retryable failure with the stage named, so the Web UI shows the
+   * message at the top of the run; anything else (a cancellation too) is rethrown as it is.
+   */
+  fail(err: unknown): RunFailure {
+    const stage = this.current;
+    const status = isCancellation(err) ? 'cancelled' : 'failed';
+    const message = status === 'cancelled' ? `cancelled during ${stage}` : rootCauseMessage(err);
+    this.progress.stages[stage].status = status;
+    this.progress.stage = status;
+    this.progress.error = message;
+    upsertSearchAttributes([{ key: STAGE, value: status }]);
+    const failure = isPipelineInputFailure(err) ? ApplicationFailure.nonRetryable(`${stage}: ${message}`, PIPELINE_INPUT_ERROR) : err;
+    return { status, stage, message, failure };
+  }
+}
