@@ -1,5 +1,6 @@
 /**
- * Two projects: `unit` (pure code, no services) and `integration`, which shares one real stack
+ * Three projects: `unit` (pure code, no services), `workflows` (the workflows on a local Temporal
+ * dev server with fake activities, plus history replay) and `integration`, which shares one real stack
  * (Temporal dev server, embedded PostgreSQL, every pool, the model server) started by
  * `pipewright up` in globalSetup and stopped in globalTeardown.
  */
@@ -10,6 +11,14 @@ module.exports = {
     {
       displayName: 'unit',
       roots: ['<rootDir>/test/unit'],
+      testEnvironment: 'node',
+      transform,
+    },
+    {
+      // Workflow code against a local Temporal dev server with fake activities, and replay of
+      // recorded histories (test/workflows/histories): no stack, no globalSetup.
+      displayName: 'workflows',
+      roots: ['<rootDir>/test/workflows'],
       testEnvironment: 'node',
       transform,
     },

@@ -56,11 +56,11 @@ async function main(): Promise<void> {
       byType.set(s.type, entry);
     }
 
-    console.table(
-      [...byType.entries()].map(([type, v]) => ({ activity: type, count: v.count, 'total s': v.seconds.toFixed(2) })),
-    );
+    console.table([...byType.entries()].map(([type, v]) => ({ activity: type, count: v.count, 'total s': v.seconds.toFixed(2) })));
     const pct = (x: number): string => `${((100 * x) / timeline.wallMs).toFixed(1)}%`;
-    console.log(`wall ${(timeline.wallMs / 1000).toFixed(2)} s · some activity running ${(busyMs / 1000).toFixed(2)} s · none running ${(idleMs / 1000).toFixed(2)} s (${pct(idleMs)}) · bookkeeping activities ${(sum(bookkeeping) / 1000).toFixed(2)} s (${pct(sum(bookkeeping))})`);
+    console.log(
+      `wall ${(timeline.wallMs / 1000).toFixed(2)} s · some activity running ${(busyMs / 1000).toFixed(2)} s · none running ${(idleMs / 1000).toFixed(2)} s (${pct(idleMs)}) · bookkeeping activities ${(sum(bookkeeping) / 1000).toFixed(2)} s (${pct(sum(bookkeeping))})`,
+    );
 
     await recordResult('pipeline-overhead', {
       rows: result.rows,

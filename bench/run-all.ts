@@ -47,7 +47,8 @@ function renderTable(): void {
         .map((f) => JSON.parse(readFileSync(path.join(resultsDir, f), 'utf8')) as Recorded)
     : [];
   const rows = records.map(
-    (r) => `| ${r.name} | ${r.result.headline ?? '(see JSON)'} | ${r.at.slice(0, 10)} | ${r.machine.cpus} × ${r.machine.cpuModel ?? '?'}, ${r.machine.memoryGiB} GiB, node ${r.machine.node} |`,
+    (r) =>
+      `| ${r.name} | ${r.result.headline ?? '(see JSON)'} | ${r.at.slice(0, 10)} | ${r.machine.cpus} × ${r.machine.cpuModel ?? '?'}, ${r.machine.memoryGiB} GiB, node ${r.machine.node} |`,
   );
   const table = ['| benchmark | result | date | machine |', '|---|---|---|---|', ...rows].join('\n');
   const readme = path.join(benchDir, 'README.md');

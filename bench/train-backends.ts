@@ -65,7 +65,11 @@ interface Run {
   meanLoss: number;
   finalLoss: number;
 }
-interface Failure { choice: BackendChoice; batchSize: number; error: string }
+interface Failure {
+  choice: BackendChoice;
+  batchSize: number;
+  error: string;
+}
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -182,7 +186,14 @@ async function measure(choice: BackendChoice, batchSize: number): Promise<Run> {
 /** Why webgpu found no adapter, in one line: the usual cause is a missing Vulkan loader or ICD. */
 function vulkanHint(): string {
   if (process.platform !== 'linux') return '';
-  const libDirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  const libDirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
   const find = (lib: string) => libDirs.find((d) => existsSync(path.join(d, lib)));
   const icds = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'].flatMap((d) => {
     try {
@@ -226,7 +237,13 @@ function runChild(choice: BackendChoice, batchSize: number, dir: string, inThrea
   const timeoutS = num('BENCH_CHILD_TIMEOUT_S', 300);
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [...process.execArgv, __filename], {
-      env: { ...process.env, BENCH_CHILD: choice, BENCH_BATCH: String(batchSize), BENCH_RESULT_FILE: resultFile, ...(inThread ? { BENCH_IN_THREAD: '1' } : {}) },
+      env: {
+        ...process.env,
+        BENCH_CHILD: choice,
+        BENCH_BATCH: String(batchSize),
+        BENCH_RESULT_FILE: resultFile,
+        ...(inThread ? { BENCH_IN_THREAD: '1' } : {}),
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutS * 1000);
@@ -251,14 +268,21 @@ async function main(): Promise<void> {
     .map((s) => s.trim())
     .filter(Boolean) as BackendChoice[];
   for (const c of choices) if (!ALL.includes(c)) throw new Error(`BENCH_BACKENDS: unknown backend ${c}; use ${ALL.join(', ')}`);
-  const sweep = (process.env.BENCH_SWEEP ?? '4096,16384,65536').split(',').map(Number).filter((n) => n > 0);
+  const sweep = (process.env.BENCH_SWEEP ?? '4096,16384,65536')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pipewright-train-bench-'));
   const runs: Run[] = [];
   const failed: Failure[] = [];
   const record = (r: Run | Failure) => {
     if ('error' in r) failed.push(r);
     else runs.push(r);
-    console.error('error' in r ? `[train-backends] ${r.choice} failed: ${r.error}` : `[train-backends] ${r.backend} batch ${r.batchSize}: ${fmt(r.samplesPerSec)} samples/s, loss ${fmt(r.finalLoss, 4)}`);
+    console.error(
+      'error' in r
+        ? `[train-backends] ${r.choice} failed: ${r.error}`
+        : `[train-backends] ${r.backend} batch ${r.batchSize}: ${fmt(r.samplesPerSec)} samples/s, loss ${fmt(r.finalLoss, 4)}`,
+    );
     if (process.env.BENCH_OUT) writeOut(summary(runs, failed));
   };
   try {
@@ -327,7 +351,10 @@ function summary(runs: Run[], failed: Failure[]) {
 
 /** One line for bench/README.md: samples/s of every run and its ratio to wasm at the same batch size or larger. */
 function headline(runs: Run[], wasm: Run | undefined): string {
-  const parts = runs.map((r) => `${r.choice}${r.backend.endsWith('[thread]') ? '[thread]' : ''}@${r.batchSize} ${fmt(r.samplesPerSec)}/s${wasm && r !== wasm ? ` (${fmt(r.samplesPerSec / wasm.samplesPerSec, 2)}×)` : ''}`);
+  const parts = runs.map(
+    (r) =>
+      `${r.choice}${r.backend.endsWith('[thread]') ? '[thread]' : ''}@${r.batchSize} ${fmt(r.samplesPerSec)}/s${wasm && r !== wasm ? ` (${fmt(r.samplesPerSec / wasm.samplesPerSec, 2)}×)` : ''}`,
+  );
   return parts.length ? `samples/s, × wasm@${MODEL.batchSize}: ${parts.join(', ')}` : 'no backend initialised';
 }
 

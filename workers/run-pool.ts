@@ -22,7 +22,9 @@ export async function runPool(pool: WorkerPool): Promise<void> {
   try {
     connection = await NativeConnection.connect({ address });
   } catch (err) {
-    fail(`cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.`);
+    fail(
+      `cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.`,
+    );
   }
   const options: WorkerOptions = {
     connection,

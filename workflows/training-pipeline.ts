@@ -7,9 +7,9 @@ import { StageTracker } from './support/stage-tracker';
 import { trainInChild } from './train/train-model';
 
 /**
- * ingest → validate → transform → train → evaluate → register → deploy: each stage activities on
- * its pool (training a child workflow), each passing references (URIs, hashes, counts) to the
- * next while the data stays in the artifact store. A worker that dies mid-step loses that step
+ * ingest → validate → transform → train → evaluate → register → deploy: each stage runs as
+ * activities on its pool (training as a child workflow) and passes references (URIs, hashes,
+ * counts) to the next while the data stays in the artifact store. A worker that dies mid-step loses that step
  * only: Temporal retries it, and training resumes from the last epoch's checkpoint.
  */
 export async function trainingPipeline({ spec, queues }: TrainingPipelineInput): Promise<TrainingPipelineResult> {
@@ -18,8 +18,8 @@ export async function trainingPipeline({ spec, queues }: TrainingPipelineInput):
   const registry = stageActivities('registry', queues);
   const tracker = new StageTracker(spec.name, modelName);
 
-  await registry.recordRunStarted({ runId, temporalRunId, pipeline: spec.name, spec });
   try {
+    await registry.recordRunStarted({ runId, temporalRunId, pipeline: spec.name, spec });
     const shards = await tracker.stage('ingest', spec.source.partitions, 'partitions', (stage) => ingestSource(spec, queues, stage));
 
     const dataset = await tracker.stage('validate', 1, 'checks', () =>
@@ -27,7 +27,9 @@ export async function trainingPipeline({ spec, queues }: TrainingPipelineInput):
     );
     tracker.update({ rows: dataset.rows, quarantinedRows: dataset.quarantinedRows });
 
-    const { transform, encoded } = await tracker.stage('transform', dataset.shards.length + 1, 'shards', (stage) => transformDataset(spec, dataset, queues, stage));
+    const { transform, encoded } = await tracker.stage('transform', dataset.shards.length + 1, 'shards', (stage) =>
+      transformDataset(spec, dataset, queues, stage),
+    );
 
     const { model, losses } = await tracker.stage('train', spec.model.epochs, 'epochs', () =>
       trainInChild(runId, modelName, { model: spec.model, transform, shards: encoded, queues }),
@@ -59,7 +61,9 @@ export async function trainingPipeline({ spec, queues }: TrainingPipelineInput):
   } catch (err) {
     const { status, stage, message, failure } = tracker.fail(err);
     // Recorded even when the run was cancelled, so the run log never shows it as still running.
-    await CancellationScope.nonCancellable(() => registry.recordRunFinished({ runId, status, metrics: { error: message, stage }, stageSeconds: tracker.stageSeconds() }));
+    await CancellationScope.nonCancellable(() =>
+      registry.recordRunFinished({ runId, status, metrics: { error: message, stage }, stageSeconds: tracker.stageSeconds() }),
+    );
     throw failure;
   }
 }

@@ -63,11 +63,7 @@ export async function ensureFlightsTable(pool: Pool, table: string, limit?: numb
     }
     await pipeline(Readable.from(lines()), copy);
     await client.query(`ANALYZE ${ident(table)}`);
-    await client.query('INSERT INTO pipewright_sources (table_name, source, rows) VALUES ($1, $2, $3)', [
-      table,
-      'vega-datasets/data/flights-3m.parquet',
-      rows,
-    ]);
+    await client.query('INSERT INTO pipewright_sources (table_name, source, rows) VALUES ($1, $2, $3)', [table, 'vega-datasets/data/flights-3m.parquet', rows]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

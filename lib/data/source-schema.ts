@@ -78,9 +78,7 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
     [table],
   );
   if (cols.length === 0) {
-    throw new PipelineInputError(
-      `source.table: table "${table}" does not exist in the database; create or load it, or fix source.table in the spec.`,
-    );
+    throw new PipelineInputError(`source.table: table "${table}" does not exist in the database; create or load it, or fix source.table in the spec.`);
   }
   const types = new Map(cols.map((c) => [c.column_name, c.data_type]));
   const available = cols.map((c) => c.column_name).join(', ');
@@ -96,7 +94,9 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
     const ok = want === 'number' ? NUMERIC_TYPES.has(t) : TIME_TYPES.has(t);
     if (!ok) {
       const wanted = want === 'number' ? 'a numeric type (integer, bigint, real, double precision, numeric)' : 'a timestamp or date';
-      throw new PipelineInputError(`${field}: column "${table}.${column}" has type ${t}, but it must be ${wanted}; change the feature kind or the column type.`);
+      throw new PipelineInputError(
+        `${field}: column "${table}.${column}" has type ${t}, but it must be ${wanted}; change the feature kind or the column type.`,
+      );
     }
   };
 

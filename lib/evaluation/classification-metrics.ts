@@ -12,7 +12,7 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   order.sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSumPositives = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const averageRank = (i + j) / 2 + 1; // ranks are 1-based

@@ -39,7 +39,9 @@ class CategoryCounts {
   private ids = new Int32Array(0);
 
   constructor(spec: PipelineSpec) {
-    this.features = spec.features.filter((f) => f.kind === 'categorical').map((f) => ({ name: f.name, column: f.column, interner: new Utf8Interner(), counts: [] }));
+    this.features = spec.features
+      .filter((f) => f.kind === 'categorical')
+      .map((f) => ({ name: f.name, column: f.column, interner: new Utf8Interner(), counts: [] }));
   }
 
   add(batch: RecordBatch, isTest: Uint8Array): void {

@@ -30,13 +30,19 @@ export async function initBackend(choice: BackendChoice = loadConfig().tfBackend
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const native of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
+        // A synchronous require on purpose: these optional CommonJS packages register the
+        // 'tensorflow' backend as they load, and a missing one must only fall through.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         require(native);
         if (await tf.setBackend('tensorflow')) return `tensorflow (${native})`;
       } catch {
         // Not installed, or its libtensorflow download never happened: fall through.
       }
     }
-    if (choice === 'tensorflow') throw new Error('PIPEWRIGHT_TF_BACKEND=tensorflow but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads; install one (it downloads libtensorflow) or use wasm.');
+    if (choice === 'tensorflow')
+      throw new Error(
+        'PIPEWRIGHT_TF_BACKEND=tensorflow but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads; install one (it downloads libtensorflow) or use wasm.',
+      );
   }
   // In auto, skip loading Dawn (21 MB, and it warns on stderr) where no GPU device node exists.
   const bigEnough = (hints.batchSize ?? WEBGPU_MIN_AUTO_BATCH) >= WEBGPU_MIN_AUTO_BATCH;
@@ -76,9 +82,19 @@ function gpuDeviceVisible(): boolean {
 }
 
 // The slice of the WebGPU API used here; the project does not compile against the DOM/WebGPU types.
-interface GpuAdapterInfo { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
-interface GpuAdapter { info?: GpuAdapterInfo; isFallbackAdapter?: boolean }
-interface Gpu { requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapter | null> }
+interface GpuAdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+interface GpuAdapter {
+  info?: GpuAdapterInfo;
+  isFallbackAdapter?: boolean;
+}
+interface Gpu {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapter | null>;
+}
 
 // Set up once per process: each create() starts a Dawn instance, and a failed probe stays failed.
 let webgpuSetup: Promise<string> | undefined;

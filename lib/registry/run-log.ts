@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import type { RunFinished, RunStarted } from '../../contracts/stages';
 
-
 /** Records that a run started. Idempotent per run id. */
 export async function recordRunStarted(pool: Pool, run: RunStarted): Promise<void> {
   await pool.query(
@@ -13,8 +12,10 @@ export async function recordRunStarted(pool: Pool, run: RunStarted): Promise<voi
 
 /** Records how a run ended, with its metrics (or error) and the seconds each stage took. Idempotent. */
 export async function recordRunFinished(pool: Pool, run: RunFinished): Promise<void> {
-  await pool.query(
-    `UPDATE pipewright_runs SET status = $2, finished_at = COALESCE(finished_at, now()), metrics = $3, stage_seconds = $4 WHERE run_id = $1`,
-    [run.runId, run.status, JSON.stringify(run.metrics ?? null), JSON.stringify(run.stageSeconds)],
-  );
+  await pool.query(`UPDATE pipewright_runs SET status = $2, finished_at = COALESCE(finished_at, now()), metrics = $3, stage_seconds = $4 WHERE run_id = $1`, [
+    run.runId,
+    run.status,
+    JSON.stringify(run.metrics ?? null),
+    JSON.stringify(run.stageSeconds),
+  ]);
 }

@@ -61,7 +61,8 @@ export function encodeInstances(transform: FittedTransform, instances: unknown):
         case 'hourOfDay':
         case 'dayOfWeek': {
           const ms = parseTimestamp(value);
-          if (ms === undefined) throw new BadRequestError(`${where} must be an ISO-8601 date-time (e.g. "2001-01-14 21:55") or epoch milliseconds, got ${JSON.stringify(value)}`);
+          if (ms === undefined)
+            throw new BadRequestError(`${where} must be an ISO-8601 date-time (e.g. "2001-01-14 21:55") or epoch milliseconds, got ${JSON.stringify(value)}`);
           codes[i] = encoder.encodeNumber(i, ms);
           break;
         }

@@ -70,10 +70,7 @@ export class ModelServer {
   private async ensureLoaded(row: ModelVersionRow): Promise<void> {
     const current = this.models.get(row.name);
     if (current && current.row.version === row.version) return;
-    const [{ model }, transform] = await Promise.all([
-      loadSavedModel({ uri: row.modelUri }),
-      readArtifactJson<FittedTransform>({ uri: row.transformUri }),
-    ]);
+    const [{ model }, transform] = await Promise.all([loadSavedModel({ uri: row.modelUri }), readArtifactJson<FittedTransform>({ uri: row.transformUri })]);
     // Swap atomically: requests in flight keep the old model until they finish.
     this.models.set(row.name, { row, model, transform });
     current?.model.dispose();
@@ -95,7 +92,9 @@ export class ModelServer {
     const loaded = this.models.get(name);
     if (!loaded) return sendJson(res, 404, { error: `model "${name}" has no production version; serving: ${[...this.models.keys()].join(', ') || 'none'}` });
     if (suffix === undefined && req.method === 'GET') {
-      return sendJson(res, 200, { model_version_status: [{ version: String(loaded.row.version), state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+      return sendJson(res, 200, {
+        model_version_status: [{ version: String(loaded.row.version), state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+      });
     }
     if (suffix === '/metadata' && req.method === 'GET') {
       return sendJson(res, 200, {
@@ -154,6 +153,6 @@ async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`request body is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`request body is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -5,9 +5,7 @@ import { z } from 'zod';
  * misspelt field is reported instead of silently ignored.
  */
 
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, underscore)');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, underscore)');
 
 const numericFeature = z
   .object({
@@ -30,12 +28,7 @@ const categoricalFeature = z
 const hourOfDayFeature = z.object({ kind: z.literal('hourOfDay'), name: identifier, column: identifier }).strict();
 const dayOfWeekFeature = z.object({ kind: z.literal('dayOfWeek'), name: identifier, column: identifier }).strict();
 
-export const featureSpecSchema = z.discriminatedUnion('kind', [
-  numericFeature,
-  categoricalFeature,
-  hourOfDayFeature,
-  dayOfWeekFeature,
-]);
+export const featureSpecSchema = z.discriminatedUnion('kind', [numericFeature, categoricalFeature, hourOfDayFeature, dayOfWeekFeature]);
 
 export const pipelineSpecSchema = z
   .object({
@@ -72,7 +65,12 @@ export const pipelineSpecSchema = z
         type: z.enum(['logistic', 'mlp']).default('mlp'),
         hidden: z.array(z.number().int().min(1).max(4096)).default([32]),
         epochs: z.number().int().min(1).max(1000).default(2),
-        batchSize: z.number().int().min(1).max(1 << 20).default(4096),
+        batchSize: z
+          .number()
+          .int()
+          .min(1)
+          .max(1 << 20)
+          .default(4096),
         learningRate: z.number().positive().default(0.01),
         seed: z.number().int().default(7),
       })

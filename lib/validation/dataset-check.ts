@@ -23,6 +23,8 @@ export function checkDataset(spec: PipelineSpec, shardRefs: readonly ShardRef[])
         `The rows and reasons are in: ${files.join(', ')}. Fix the source data or raise the threshold.`,
     );
   }
-  const sha256 = createHash('sha256').update(shards.map((s) => s.sha256).join('\n')).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(shards.map((s) => s.sha256).join('\n'))
+    .digest('hex');
   return { table: spec.source.table, shards, rows, quarantinedRows, sha256 };
 }

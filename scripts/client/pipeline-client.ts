@@ -9,7 +9,9 @@ export async function connectClient(address: string, namespace: string): Promise
   try {
     connection = await Connection.connect({ address, connectTimeout: 10_000 });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); run \`pipewright up\`, or set TEMPORAL_ADDRESS to a running server.`);
+    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); run \`pipewright up\`, or set TEMPORAL_ADDRESS to a running server.`, {
+      cause: err,
+    });
   }
   return new Client({ connection, namespace });
 }
@@ -71,8 +73,12 @@ export async function watchPipeline(handle: WorkflowHandle<typeof trainingPipeli
   } catch (err) {
     done = true;
     await polling;
-    if (show) await handle.query(progressQuery).then((p) => printer.update(p)).catch(() => undefined);
-    throw new Error(failureMessage(err));
+    if (show)
+      await handle
+        .query(progressQuery)
+        .then((p) => printer.update(p))
+        .catch(() => undefined);
+    throw new Error(failureMessage(err), { cause: err });
   }
 }
 

@@ -18,9 +18,15 @@ export function formatMetrics(m: EvaluationMetrics): string {
 
 export function printResult(result: TrainingPipelineResult, link: string | undefined): void {
   console.log(`\nRun ${result.runId} succeeded.`);
-  console.log(`  Model    ${result.model.name} v${result.model.version} (backend ${result.backend})${result.model.servedBy ? `, served at ${result.model.servedBy}` : ''}`);
+  console.log(
+    `  Model    ${result.model.name} v${result.model.version} (backend ${result.backend})${result.model.servedBy ? `, served at ${result.model.servedBy}` : ''}`,
+  );
   console.log(`  Metrics  ${formatMetrics(result.metrics)}`);
   console.log(`  Rows     ${result.rows} ingested, ${result.quarantinedRows} quarantined`);
-  console.log(`  Stages   ${Object.entries(result.stageSeconds).map(([s, t]) => `${s} ${t.toFixed(1)}s`).join(' · ')}`);
+  console.log(
+    `  Stages   ${Object.entries(result.stageSeconds)
+      .map(([s, t]) => `${s} ${t.toFixed(1)}s`)
+      .join(' · ')}`,
+  );
   if (link) console.log(`  Web UI   ${link}`);
 }

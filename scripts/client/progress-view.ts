@@ -40,7 +40,9 @@ export class ProgressPrinter {
       const s = p.stages[name];
       if ((s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') && !this.reported.has(name)) {
         this.reported.add(name);
-        this.out.write(`${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ` (${s.status})`}\n`);
+        this.out.write(
+          `${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ` (${s.status})`}\n`,
+        );
       }
     }
   }

@@ -26,10 +26,13 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const target = await resolveTarget(config, true, (l) => console.log(l));
   try {
     if (target.ownStack) printStackInfo(target.ownStack.info, config.home);
-    if (!target.databaseUrl || !target.serveUrl) throw new Error('the demo needs DATABASE_URL and a model server (PIPEWRIGHT_SERVE_URL) when TEMPORAL_ADDRESS is set');
+    if (!target.databaseUrl || !target.serveUrl)
+      throw new Error('the demo needs DATABASE_URL and a model server (PIPEWRIGHT_SERVE_URL) when TEMPORAL_ADDRESS is set');
     const db = pgPool(target.databaseUrl);
     const table = options.rows ? `flights_${options.rows}` : 'flights';
-    console.log(`\nLoading ${options.rows ? `the first ${options.rows}` : 'all 3,000,000'} flights from vega-datasets into PostgreSQL table ${table} (once)...`);
+    console.log(
+      `\nLoading ${options.rows ? `the first ${options.rows}` : 'all 3,000,000'} flights from vega-datasets into PostgreSQL table ${table} (once)...`,
+    );
     const load = await ensureFlightsTable(db, table, options.rows);
     console.log(load.loaded ? `  loaded ${load.rows} rows in ${load.seconds.toFixed(1)}s` : `  already there: ${load.rows} rows`);
 
@@ -43,7 +46,9 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const { instance, delay } = await sampleFlight(db, table);
     const prediction = await predictOverHttp(target.serveUrl, model, [instance]);
     console.log(`\nPrediction for a real flight ${JSON.stringify(instance)}:`);
-    console.log(`  P(delay > ${spec.label.greaterThan} min) = ${prediction.predictions[0]!.toFixed(4)} from ${model} v${prediction.model_version} (actual delay: ${delay ?? 'unknown'} min)`);
+    console.log(
+      `  P(delay > ${spec.label.greaterThan} min) = ${prediction.predictions[0]!.toFixed(4)} from ${model} v${prediction.model_version} (actual delay: ${delay ?? 'unknown'} min)`,
+    );
     console.log(`\nTry it yourself:\n  ${curlFor(target.serveUrl, model, instance)}`);
     if (target.uiUrl) console.log(`Web UI: ${target.uiUrl}/namespaces/${target.namespace}/workflows/${result.runId}`);
     console.log(`Demo wall time ${((Date.now() - started) / 1000).toFixed(1)}s`);

@@ -10,7 +10,9 @@ export async function loadFlightsCommand(options: { rows?: number; table?: strin
   const table = options.table ?? (options.rows ? `flights_${options.rows}` : 'flights');
   try {
     const result = await ensureFlightsTable(pgPool(target.databaseUrl), table, options.rows);
-    console.log(result.loaded ? `loaded ${result.rows} rows into ${table} in ${result.seconds.toFixed(1)}s` : `${table} is already loaded (${result.rows} rows)`);
+    console.log(
+      result.loaded ? `loaded ${result.rows} rows into ${table} in ${result.seconds.toFixed(1)}s` : `${table} is already loaded (${result.rows} rows)`,
+    );
     return 0;
   } finally {
     await closePgPools();

@@ -12,7 +12,7 @@ export async function readSpecFile(file: string): Promise<PipelineSpec> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read spec ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read spec ${file}: ${(err as Error).message}`, { cause: err });
   }
   return parsePipelineSpecText(text, file);
 }
@@ -33,7 +33,7 @@ export async function runOnTarget(target: Target, spec: PipelineSpec): Promise<T
       disarm();
     }
   } catch (err) {
-    throw new Error(failureMessage(err));
+    throw new Error(failureMessage(err), { cause: err });
   } finally {
     await client.connection.close();
   }

@@ -7,7 +7,8 @@ import { resolveTarget } from '../client/target';
 
 /** `pipewright status <run-id>`: stage, progress and metrics, from the workflow's progress query. */
 export async function statusCommand(runId: string | undefined): Promise<number> {
-  if (!runId) throw new Error('usage: pipewright status <run-id>   (the run id is the workflow id printed by `pipewright run`, e.g. flights-20261125-061500-123)');
+  if (!runId)
+    throw new Error('usage: pipewright status <run-id>   (the run id is the workflow id printed by `pipewright run`, e.g. flights-20261125-061500-123)');
   const config = loadConfig();
   const target = await resolveTarget(config, false, () => undefined);
   const client = await connectClient(target.temporalAddress, target.namespace);
@@ -20,7 +21,8 @@ export async function statusCommand(runId: string | undefined): Promise<number> 
     console.log(`${runId}: ${description.status.name} · stage ${progress.stage}`);
     for (const line of renderProgress(progress)) console.log(`  ${line}`);
     if (progress.rows !== undefined) console.log(`  rows: ${progress.rows} ingested, ${progress.quarantinedRows ?? 0} quarantined`);
-    if (progress.trainLoss?.length) console.log(`  train loss by epoch: ${progress.trainLoss.map((l) => l.toFixed(4)).join(', ')} (backend ${progress.backend})`);
+    if (progress.trainLoss?.length)
+      console.log(`  train loss by epoch: ${progress.trainLoss.map((l) => l.toFixed(4)).join(', ')} (backend ${progress.backend})`);
     if (progress.metrics) console.log(`  metrics: ${formatMetrics(progress.metrics)}`);
     if (progress.modelVersion !== undefined) console.log(`  model: ${progress.model} v${progress.modelVersion}`);
     if (progress.error) console.log(`  error: ${progress.error}`);

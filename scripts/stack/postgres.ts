@@ -57,6 +57,7 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
       throw new Error(
         `embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken? ` +
           `Set PIPEWRIGHT_POSTGRES_PORT, or DATABASE_URL to use your own server.`,
+        { cause: err },
       );
     }
   };
@@ -125,7 +126,10 @@ async function checkReachable(url: string, name: string): Promise<void> {
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`cannot connect to PostgreSQL at ${name}=${redact(url)}: ${(err as Error).message}. Check the URL and that the server is running, or unset ${name} to use embedded PostgreSQL.`);
+    throw new Error(
+      `cannot connect to PostgreSQL at ${name}=${redact(url)}: ${(err as Error).message}. Check the URL and that the server is running, or unset ${name} to use embedded PostgreSQL.`,
+      { cause: err },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

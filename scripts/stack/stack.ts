@@ -118,10 +118,14 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     };
     const supervise = (name: string, first: ServiceInstance, restart: () => Promise<ServiceInstance>, logFile: string | undefined): void => {
       const hint = logFile ? `See ${logFile}, fix the cause, then restart \`pipewright up\`.` : undefined;
-      services.set(name, new SupervisedService(name, first, restart, options.log, { onRestarted: () => void publish().catch(() => undefined), ...(hint ? { hint } : {}) }));
+      services.set(
+        name,
+        new SupervisedService(name, first, restart, options.log, { onRestarted: () => void publish().catch(() => undefined), ...(hint ? { hint } : {}) }),
+      );
     };
     if (postgres.embedded) supervise('postgres', postgres.embedded.instance, postgres.embedded.restart, path.join(config.home, 'postgres', 'log'));
-    if (temporalEndpoint.embedded) supervise('temporal', temporalEndpoint.embedded.instance, temporalEndpoint.embedded.restart, temporalEndpoint.embedded.logFile);
+    if (temporalEndpoint.embedded)
+      supervise('temporal', temporalEndpoint.embedded.instance, temporalEndpoint.embedded.restart, temporalEndpoint.embedded.logFile);
     for (const proc of processes) supervise(proc.name, proc, async () => launchers.get(proc.name)!(), proc.logFile);
 
     info = {
@@ -175,11 +179,16 @@ export async function waitForPoolPoller(
   const identity = workerIdentity(pool, os.hostname(), proc.child.pid!);
   const taskQueueType =
     pool === 'orchestrator' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
-  await waitFor(`the ${pool} pool (${identity}) to poll ${queue}`, 120_000, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
-    const res = await temporalService.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType });
-    return (res.pollers ?? []).some((p) => p.identity === identity) ? true : undefined;
-  }, 300);
+  await waitFor(
+    `the ${pool} pool (${identity}) to poll ${queue}`,
+    120_000,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+      const res = await temporalService.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType });
+      return (res.pollers ?? []).some((p) => p.identity === identity) ? true : undefined;
+    },
+    300,
+  );
 }
 
 async function waitForModelServer(serveUrl: string, proc: ManagedProcess): Promise<void> {

@@ -78,7 +78,9 @@ export class SupervisedService {
       }
       const delay = this.policy.backoffMs[Math.min(this.restarts.length, this.policy.backoffMs.length - 1)]!;
       this.restarts.push(now);
-      this.log(`[stack] ${this.name} (pid ${this.current.pid ?? '?'}) ${describeExit(status)}; restarting it in ${delay / 1000} s (restart ${this.restarts.length} of at most ${this.policy.maxRestarts}).`);
+      this.log(
+        `[stack] ${this.name} (pid ${this.current.pid ?? '?'}) ${describeExit(status)}; restarting it in ${delay / 1000} s (restart ${this.restarts.length} of at most ${this.policy.maxRestarts}).`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wakeUp = () => {

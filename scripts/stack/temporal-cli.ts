@@ -27,7 +27,8 @@ function works(binary: string): boolean {
 export function findTemporalCli(config: PipewrightConfig): string | undefined {
   const fromEnv = config.temporalCli;
   if (fromEnv) {
-    if (!works(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} does not run (\`${fromEnv} --version\` failed); point it at a Temporal CLI binary or unset it.`);
+    if (!works(fromEnv))
+      throw new Error(`TEMPORAL_CLI=${fromEnv} does not run (\`${fromEnv} --version\` failed); point it at a Temporal CLI binary or unset it.`);
     return fromEnv;
   }
   for (const candidate of [onPath('temporal', config), path.join(temporalCliCacheDir(config), 'temporal')]) {

@@ -79,7 +79,9 @@ export async function registerSearchAttributes(address: string, namespace: strin
   try {
     connection = await Connection.connect({ address, connectTimeout: 5000 });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); check TEMPORAL_ADDRESS or unset it to use the embedded dev server.`);
+    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); check TEMPORAL_ADDRESS or unset it to use the embedded dev server.`, {
+      cause: err,
+    });
   }
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });

@@ -56,15 +56,22 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
 
   const handle = await startTrainingPipeline(stack.client, spec, { queuePrefix: PREFIX });
   // Wait until the second epoch is running on the gpu worker, then kill that worker outright.
-  await waitFor('the second training epoch to start', 120_000, async () => {
-    const progress = await handle.query(progressQuery);
-    if (progress.stage === 'failed' || progress.stage === 'finished') throw new Error(`run reached ${progress.stage} before the kill`);
-    if (progress.stage !== 'train' || progress.stages.train.done < 1) return undefined;
-    // Epochs are activities of the run's training child.
-    const pending = (await stack.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).raw.pendingActivities ?? [];
-    const running = pending.find((a) => a.activityType?.name === 'trainEpoch' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
-    return running ? true : undefined;
-  }, 50);
+  await waitFor(
+    'the second training epoch to start',
+    120_000,
+    async () => {
+      const progress = await handle.query(progressQuery);
+      if (progress.stage === 'failed' || progress.stage === 'finished') throw new Error(`run reached ${progress.stage} before the kill`);
+      if (progress.stage !== 'train' || progress.stages.train.done < 1) return undefined;
+      // Epochs are activities of the run's training child.
+      const pending = (await stack.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).raw.pendingActivities ?? [];
+      const running = pending.find(
+        (a) => a.activityType?.name === 'trainEpoch' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      );
+      return running ? true : undefined;
+    },
+    50,
+  );
   const victim = pools.get('gpu')!;
   await victim.stop('SIGKILL');
   expect(victim.child.signalCode).toBe('SIGKILL');

@@ -57,7 +57,10 @@ describe('trainingPipeline on a real Temporal dev server and PostgreSQL (50k fli
     expect(production?.runId).toBe(firstWorkflowId);
     expect(production?.metrics.auc).toBeCloseTo(first.metrics.auc, 10);
     expect(production?.modelUri).toMatch(/^file:\/\//);
-    const runs = await stack.db.query<{ status: string; stage_seconds: Record<string, number> }>('SELECT status, stage_seconds FROM pipewright_runs WHERE run_id = $1', [firstWorkflowId]);
+    const runs = await stack.db.query<{ status: string; stage_seconds: Record<string, number> }>(
+      'SELECT status, stage_seconds FROM pipewright_runs WHERE run_id = $1',
+      [firstWorkflowId],
+    );
     expect(runs.rows[0]?.status).toBe('succeeded');
     // jsonb keeps keys in its own order, so compare them as a set.
     expect(Object.keys(runs.rows[0]!.stage_seconds).sort()).toEqual(['deploy', 'evaluate', 'ingest', 'register', 'train', 'transform', 'validate']);
@@ -208,12 +211,19 @@ describe('the pipewright CLI', () => {
   test('an unreachable Temporal or PostgreSQL stops the CLI with one message naming it and the fix', async () => {
     const spec = path.join(__dirname, '..', '..', 'examples', 'flights.json');
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    const noTemporal = await execFileAsync(process.execPath, [CLI, 'run', spec], { env: { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1' } }).catch((e: { code: number; stderr: string }) => e);
+    const noTemporal = await execFileAsync(process.execPath, [CLI, 'run', spec], { env: { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(noTemporal).toMatchObject({ code: 1 });
     expect((noTemporal as { stderr: string }).stderr).toMatch(/cannot reach Temporal at 127\.0\.0\.1:1 .*set TEMPORAL_ADDRESS/);
     const otherHome = await mkdtemp(path.join(os.tmpdir(), 'pipewright-it-nopg-'));
     const noPostgres = await execFileAsync(process.execPath, [CLI, 'up'], {
-      env: { ...env(), PIPEWRIGHT_HOME: otherHome, TEMPORAL_ADDRESS: stack.info.temporalAddress, DATABASE_URL: 'postgres://someone:secret@127.0.0.1:1/nowhere' },
+      env: {
+        ...env(),
+        PIPEWRIGHT_HOME: otherHome,
+        TEMPORAL_ADDRESS: stack.info.temporalAddress,
+        DATABASE_URL: 'postgres://someone:secret@127.0.0.1:1/nowhere',
+      },
     }).catch((e: { code: number; stderr: string }) => e);
     expect(noPostgres).toMatchObject({ code: 1 });
     const stderr = (noPostgres as { stderr: string }).stderr;

@@ -124,7 +124,13 @@ describe('ShardBatchBuilder', () => {
 
   test('a rejected row does not disturb the rows around it', () => {
     const builder = new ShardBatchBuilder(columns, 10);
-    expect(addRows(builder, [[1, 10, 100, 'A'], [2, NaN, 200, 'B'], [3, 30, 300, 'C']])).toEqual([null, '"delay" is not a finite number: NaN', null]);
+    expect(
+      addRows(builder, [
+        [1, 10, 100, 'A'],
+        [2, NaN, 200, 'B'],
+        [3, 30, 300, 'C'],
+      ]),
+    ).toEqual([null, '"delay" is not a finite number: NaN', null]);
     const { columns: data, length } = builder.flush();
     expect(length).toBe(2);
     expect(data).toHaveLength(4);
@@ -136,8 +142,12 @@ describe('ShardBatchBuilder', () => {
   test('describeTuple renders a refused row for the quarantine file', () => {
     const reader = new CopyBinaryReader(columns.length);
     const described: Array<Array<number | string | null>> = [];
-    reader.push(copyStream(wires, [[7, null, 'infinity', 'Zürich'], [8, NaN, 0, null]]), (buf, starts, lengths) =>
-      described.push(describeTuple(columns, buf, starts, lengths)),
+    reader.push(
+      copyStream(wires, [
+        [7, null, 'infinity', 'Zürich'],
+        [8, NaN, 0, null],
+      ]),
+      (buf, starts, lengths) => described.push(describeTuple(columns, buf, starts, lengths)),
     );
     expect(described).toEqual([
       [7, null, 'Infinity', 'Zürich'],
@@ -149,7 +159,10 @@ describe('ShardBatchBuilder', () => {
 
   test('flush resets the builder', () => {
     const builder = new ShardBatchBuilder(columns, 2);
-    addRows(builder, [[1, 1, 1, 'a'], [2, 2, 2, 'b']]);
+    addRows(builder, [
+      [1, 1, 1, 'a'],
+      [2, 2, 2, 'b'],
+    ]);
     expect(builder.flush().length).toBe(2);
     expect(builder.length).toBe(0);
     expect(builder.full).toBe(false);

@@ -99,7 +99,9 @@ describe('loadConfig', () => {
 
   test('the Web UI link of the embedded dev server follows its UI port', () => {
     expect(loadConfig({ PIPEWRIGHT_TEMPORAL_UI_PORT: '18233' }).temporalUiUrl).toBe('http://localhost:18233');
-    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', PIPEWRIGHT_TEMPORAL_UI_URL: 'https://ui.internal' }).temporalUiUrl).toBe('https://ui.internal');
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', PIPEWRIGHT_TEMPORAL_UI_URL: 'https://ui.internal' }).temporalUiUrl).toBe(
+      'https://ui.internal',
+    );
   });
 
   test.each(['0', '-2', 'many', '1.5'])('rejects the slot count %p with a message naming the variable', (raw) => {
@@ -146,7 +148,7 @@ describe('loadConfig', () => {
 });
 
 describe('childEnvironment', () => {
-  test('passes this process\'s environment on, with overrides set and undefined ones removed', () => {
+  test("passes this process's environment on, with overrides set and undefined ones removed", () => {
     const env = childEnvironment({ PIPEWRIGHT_HOME: '/tmp/x', PATH: undefined });
     expect(env.PIPEWRIGHT_HOME).toBe('/tmp/x');
     expect('PATH' in env).toBe(false);

@@ -88,7 +88,7 @@ describe('CopyBinaryReader', () => {
     for (let trial = 0; trial < 20; trial++) {
       const maxChunk = trial === 0 ? 1 : 1 + Math.floor(random() * 700);
       const chunks: Buffer[] = [];
-      for (let at = 0; at < stream.length; ) {
+      for (let at = 0; at < stream.length;) {
         const size = 1 + Math.floor(random() * maxChunk);
         chunks.push(stream.subarray(at, at + size));
         at += size;
@@ -99,7 +99,10 @@ describe('CopyBinaryReader', () => {
 
   test('a field wider than the straddle window, split across chunks, is read whole', () => {
     const long = 'x'.repeat(10_000) + 'é'.repeat(3_000);
-    const wide: WireValue[][] = [[1, 2, 3, 0, long, 'a'], [2, 3, 4, 0, 'short', long]];
+    const wide: WireValue[][] = [
+      [1, 2, 3, 0, long, 'a'],
+      [2, 3, 4, 0, 'short', long],
+    ];
     const s = copyStream(wires, wide);
     for (const cut of [100, 5_000, 9_000, 15_000, s.length - 10]) {
       expect(readAll(wires, [s.subarray(0, cut), s.subarray(cut)])).toEqual(wide);

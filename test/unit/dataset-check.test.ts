@@ -21,7 +21,9 @@ describe('checkDataset', () => {
     expect(dataset.shards.map((s) => s.partition)).toEqual([0, 1, 2]);
     expect(dataset.rows).toBe(60);
     expect(dataset.quarantinedRows).toBe(0);
-    const expected = createHash('sha256').update([0, 1, 2].map((p) => shard(p, 0).sha256).join('\n')).digest('hex');
+    const expected = createHash('sha256')
+      .update([0, 1, 2].map((p) => shard(p, 0).sha256).join('\n'))
+      .digest('hex');
     expect(dataset.sha256).toBe(expected);
     expect(checkDataset(spec(0.01), [shard(0, 10), shard(1, 20), shard(2, 30)]).sha256).toBe(expected);
     expect(dataset.table).toBe(flights.source.table);

@@ -24,7 +24,9 @@ describe('failures across the workflow boundary', () => {
   });
 
   test('the root message is what went wrong, without the wrappers', () => {
-    expect(rootCauseMessage(wrapped(ApplicationFailure.nonRetryable('column "air_time" is missing', PIPELINE_INPUT_ERROR)))).toBe('column "air_time" is missing');
+    expect(rootCauseMessage(wrapped(ApplicationFailure.nonRetryable('column "air_time" is missing', PIPELINE_INPUT_ERROR)))).toBe(
+      'column "air_time" is missing',
+    );
     expect(rootCauseMessage('not an error')).toBe('not an error');
   });
 

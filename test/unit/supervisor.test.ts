@@ -23,7 +23,14 @@ function supervised(start: () => Promise<ServiceInstance>, policy = POLICY) {
   const lines: string[] = [];
   const restarted: ServiceInstance[] = [];
   const first = new FakeInstance();
-  const service = new SupervisedService('pool-cpu', first, start, (l) => lines.push(l), { onRestarted: (i) => restarted.push(i), hint: 'See pool-cpu.log.' }, policy);
+  const service = new SupervisedService(
+    'pool-cpu',
+    first,
+    start,
+    (l) => lines.push(l),
+    { onRestarted: (i) => restarted.push(i), hint: 'See pool-cpu.log.' },
+    policy,
+  );
   return { service, first, lines, restarted };
 }
 

@@ -33,7 +33,13 @@ function values(shape: number[], seed: number, oneHot = false): Float32Array {
   const cols = shape[shape.length - 1]!;
   for (let r = 0; r < out.length / cols; r++) {
     out[r * cols] = rand() * 2 - 1;
-    for (const [start, width] of [[1, 101], [102, 101], [203, 24], [227, 7]] as const) out[r * cols + start + Math.floor(rand() * width)] = 1;
+    for (const [start, width] of [
+      [1, 101],
+      [102, 101],
+      [203, 24],
+      [227, 7],
+    ] as const)
+      out[r * cols + start + Math.floor(rand() * width)] = 1;
   }
   return out;
 }
@@ -41,7 +47,9 @@ function values(shape: number[], seed: number, oneHot = false): Float32Array {
 async function products(): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const [i, c] of CASES.entries()) {
-    const product = tf.tidy(() => tf.matMul(tf.tensor(values(c.a, 2 * i + 1, c.oneHotA), c.a), tf.tensor(values(c.b, 2 * i + 2), c.b), c.transposeA, c.transposeB));
+    const product = tf.tidy(() =>
+      tf.matMul(tf.tensor(values(c.a, 2 * i + 1, c.oneHotA), c.a), tf.tensor(values(c.b, 2 * i + 2), c.b), c.transposeA, c.transposeB),
+    );
     out.push((await product.data()) as Float32Array);
     product.dispose();
   }

@@ -19,7 +19,13 @@ export interface StageActivities {
   deploy: DeployActivities;
 }
 
-const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const RETRY = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
 
 /**
  * Every stage's activity options in one table; the queue is that of the pool STAGE_POOL names.

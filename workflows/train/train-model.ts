@@ -1,5 +1,13 @@
-import { continueAsNew, executeChild, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import { epochFinishedSignal, MODEL, type EpochFinished, type TrainingState, type TrainModelInput, type TrainModelResult } from '../../contracts';
+import { ApplicationFailure, continueAsNew, executeChild, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import {
+  epochFinishedSignal,
+  MODEL,
+  PIPELINE_INPUT_ERROR,
+  type EpochFinished,
+  type TrainingState,
+  type TrainModelInput,
+  type TrainModelResult,
+} from '../../contracts';
 import { stageActivities } from '../support/stage-activities';
 
 /**
@@ -30,9 +38,16 @@ export async function trainModel(input: TrainModelInput): Promise<TrainModelResu
       await continueAsNew<typeof trainModel>({ ...input, resume: state });
     }
   }
-  if (!state.checkpoint) throw new Error(`model.epochs is ${spec.epochs}: nothing was trained`);
+  if (!state.checkpoint) throw ApplicationFailure.nonRetryable(`model.epochs is ${spec.epochs}: set it to 1 or more`, PIPELINE_INPUT_ERROR);
   return {
-    model: { ...state.checkpoint, backend: state.backend, epochs: spec.epochs, trainSamples: state.trainSamples, trainSeconds: state.trainSeconds, finalLoss: state.losses[state.losses.length - 1]! },
+    model: {
+      ...state.checkpoint,
+      backend: state.backend,
+      epochs: spec.epochs,
+      trainSamples: state.trainSamples,
+      trainSeconds: state.trainSeconds,
+      finalLoss: state.losses[state.losses.length - 1]!,
+    },
     losses: state.losses,
   };
 }

@@ -1,0 +1,281 @@
+/**
+ * What the fast workflow tests share: a local Temporal dev server from the CLI the project builds
+ * (never the SDK's download, which needs the internet), the workflow bundle, the flights spec,
+ * and fake activities by their real names that return small refs of the right types.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DeployActivities } from '../../activities/deploy';
+import type { EvaluateActivities } from '../../activities/evaluate';
+import type { IngestActivities } from '../../activities/ingest';
+import type { RegistryActivities } from '../../activities/registry';
+import type { TrainActivities } from '../../activities/train';
+import type { TransformActivities } from '../../activities/transform';
+import type { ValidateActivities } from '../../activities/validate';
+import {
+  MODEL,
+  PIPELINE,
+  STAGE,
+  WORKER_POOLS,
+  type CheckpointRef,
+  type PoolQueues,
+  type RunFinished,
+  type RunStarted,
+  type ShardRef,
+  type TrainingPipelineInput,
+} from '../../contracts';
+import type { KeyRange } from '../../lib/data/partitions';
+import type { SourceSchema } from '../../lib/data/source-schema';
+import { loadConfig } from '../../lib/config';
+import { parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { findTemporalCli } from '../../scripts/stack/temporal-cli';
+import type { trainingPipeline } from '../../workflows';
+
+/** Every activity the workflows call, as the activity modules define them. */
+export type AllActivities = IngestActivities &
+  ValidateActivities &
+  TransformActivities &
+  TrainActivities &
+  EvaluateActivities &
+  RegistryActivities &
+  DeployActivities;
+
+/** A dev server on a free port with pipewright's search attributes, from the project's Temporal CLI. */
+export async function startTestEnvironment(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const cli = findTemporalCli(loadConfig());
+  if (!cli) {
+    throw new Error(
+      'No Temporal CLI found (tried $TEMPORAL_CLI, PATH and the pipewright cache). Run `npm run temporal:cli` to build it, then run the workflow tests again.',
+    );
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      searchAttributes: [PIPELINE, MODEL, STAGE],
+      extraArgs: [
+        // As `pipewright up` does: one partition per task queue, so no poll waits on an empty partition.
+        '--dynamic-config-value',
+        'matching.numTaskqueueReadPartitions=1',
+        '--dynamic-config-value',
+        'matching.numTaskqueueWritePartitions=1',
+        ...extraArgs,
+      ],
+    },
+  });
+}
+
+/** Workers and workflows log errors only: the tests provoke failures and retries on purpose, and assert on them. */
+export function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+  } catch {
+    // Already installed in this test file.
+  }
+}
+
+/** The workflows, bundled once per test file and shared by its Workers. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+};
+
+/** examples/flights.json as the client parses it, with overrides of `model`. */
+export function flightsSpec(model: Partial<PipelineSpec['model']> = {}): PipelineSpec {
+  const example = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8')) as { model: object };
+  return parsePipelineSpec({ ...example, model: { ...example.model, ...model } });
+}
+
+/** The same queue for every pool, so one Worker serves the workflows and every (fake) activity. */
+export function sameQueueForEveryPool(taskQueue: string): PoolQueues {
+  return Object.fromEntries(WORKER_POOLS.map((pool) => [pool, taskQueue])) as PoolQueues;
+}
+
+let queueCounter = 0;
+/** A task queue (and workflow id stem) of its own for each test. */
+export function uniqueName(label: string): string {
+  return `${label}-${process.pid}-${++queueCounter}-${Date.now().toString(36)}`;
+}
+
+/** One activity call, in the order the worker ran them. */
+export interface Call {
+  name: keyof AllActivities;
+  input: unknown;
+  attempt: number;
+}
+
+export interface FakeOptions {
+  /** Ranges planIngest returns; default one per spec partition. */
+  ranges?: number;
+  /** Rows per ingested shard. */
+  rowsPerShard?: number;
+  /** Wraps each fake: throw, wait or count before (or instead of) the default. */
+  around?: Partial<{ [K in keyof AllActivities]: (call: Call, next: () => ReturnType<AllActivities[K]>) => ReturnType<AllActivities[K]> }>;
+}
+
+/** Loss of epoch N in the fakes: falling, and distinct per epoch. */
+export const fakeLoss = (epoch: number): number => 0.7 / (epoch + 1);
+
+export const FAKE_METRICS = { auc: 0.75, logLoss: 0.48, accuracy: 0.8, positiveRate: 0.2, rows: 800 };
+export const FAKE_VERSION = 3;
+export const FAKE_BACKEND = 'fake-cpu';
+
+const artifact = (name: string): { uri: string; sha256: string; bytes: number } => ({ uri: `file:///fake/${name}`, sha256: `sha-${name}`, bytes: 100 });
+
+/**
+ * Fake activities by their real names, recording every call (name, input, attempt) in `calls`.
+ * They return refs shaped like the real ones, with values a test can check downstream.
+ */
+export function fakeActivities(options: FakeOptions = {}): { activities: AllActivities; calls: Call[] } {
+  const calls: Call[] = [];
+  const rowsPerShard = options.rowsPerShard ?? 250;
+  const defaults: AllActivities = {
+    async planIngest(spec) {
+      const count = options.ranges ?? spec.source.partitions;
+      const ranges: KeyRange[] = Array.from({ length: count }, (_, partition) => ({ partition, lo: partition * 1000, hi: (partition + 1) * 1000 }));
+      const schema: SourceSchema = {
+        table: spec.source.table,
+        key: spec.source.key,
+        columns: [{ name: spec.source.key, kind: 'number', select: spec.source.key, wire: 'int8' }],
+        minKey: 0,
+        maxKey: count * 1000 - 1,
+        rows: count * rowsPerShard,
+      };
+      return { schema, ranges };
+    },
+    async ingestPartition({ range }): Promise<ShardRef> {
+      return { ...artifact(`shard-${range.partition}.arrow`), partition: range.partition, rows: rowsPerShard, quarantinedRows: 0 };
+    },
+    async checkDataset({ spec, shards }) {
+      return { table: spec.source.table, shards, rows: shards.reduce((n, s) => n + s.rows, 0), quarantinedRows: 0, sha256: 'sha-dataset' };
+    },
+    async fitTransform({ dataset }) {
+      return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };
+    },
+    async applyTransform({ shard }) {
+      return { ...artifact(`encoded-${shard.partition}.arrow`), partition: shard.partition, trainRows: shard.rows - 50, testRows: 50 };
+    },
+    async trainEpoch({ epoch }) {
+      const checkpoint: CheckpointRef = { ...artifact(`checkpoint-${epoch}`), epoch };
+      return { checkpoint, backend: FAKE_BACKEND, loss: fakeLoss(epoch), samples: 800, seconds: 0.5 };
+    },
+    async evaluateModel() {
+      return { ...FAKE_METRICS, backend: FAKE_BACKEND };
+    },
+    async recordRunStarted(_run: RunStarted) {},
+    async recordRunFinished(_run: RunFinished) {},
+    async registerModel({ name }) {
+      return { name, version: FAKE_VERSION };
+    },
+    async deployModel(model) {
+      return { ...model, servedBy: null };
+    },
+  };
+  const activities = Object.fromEntries(
+    (Object.keys(defaults) as Array<keyof AllActivities>).map((name) => {
+      const fn = async (input: unknown): Promise<unknown> => {
+        const call: Call = { name, input, attempt: Context.current().info.attempt };
+        calls.push(call);
+        const next = (): Promise<unknown> => (defaults[name] as (i: unknown) => Promise<unknown>)(input);
+        const around = options.around?.[name] as ((c: Call, n: () => Promise<unknown>) => Promise<unknown>) | undefined;
+        return around ? around(call, next) : next();
+      };
+      return [name, fn];
+    }),
+  ) as unknown as AllActivities;
+  return { activities, calls };
+}
+
+/** Runs `body` while a Worker with the workflows and the fakes polls a task queue of its own. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  workflowBundle: WorkflowBundleWithSourceMap,
+  fakes: FakeOptions,
+  body: (worker: { taskQueue: string; calls: Call[] }) => Promise<T>,
+): Promise<T> {
+  const taskQueue = uniqueName('wf');
+  const { activities, calls } = fakeActivities(fakes);
+  const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+  return worker.runUntil(() => body({ taskQueue, calls }));
+}
+
+export interface PipelineRun {
+  handle: WorkflowHandle<typeof trainingPipeline>;
+  calls: Call[];
+  taskQueue: string;
+}
+
+/**
+ * Starts trainingPipeline as the client does (search attributes included; id = its task queue),
+ * with every pool on one queue, and keeps a Worker with the fakes running while `body` runs.
+ */
+export function withPipeline<T>(
+  env: TestWorkflowEnvironment,
+  workflowBundle: WorkflowBundleWithSourceMap,
+  spec: PipelineSpec,
+  fakes: FakeOptions,
+  body: (run: PipelineRun) => Promise<T>,
+): Promise<T> {
+  return withWorker(env, workflowBundle, fakes, async ({ taskQueue, calls }) => {
+    const input: TrainingPipelineInput = { spec, queues: sameQueueForEveryPool(taskQueue) };
+    const handle = await env.client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: PIPELINE, value: spec.name },
+        { key: MODEL, value: spec.model.name ?? spec.name },
+        { key: STAGE, value: 'queued' },
+      ],
+    });
+    return body({ handle, calls, taskQueue });
+  });
+}
+
+/** Resolves once `predicate` holds (polled), or fails naming what it waited for. */
+export async function eventually<T>(what: string, probe: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await probe();
+      if (predicate(last)) return last;
+    } catch {
+      // e.g. a query before the first workflow task: try again.
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A promise and the function that resolves it. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The activity type of each ActivityTaskScheduled event, by its event id. */
+export function scheduledActivities(events: HistoryEvent[]): Map<string, string> {
+  const byId = new Map<string, string>();
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) byId.set(String(e.eventId), name);
+  }
+  return byId;
+}

@@ -1,0 +1,105 @@
+/**
+ * Replays the histories of a real flights run (recorded by record-histories.ts, see there) against
+ * the current workflow code: a change to workflows/ that would break runs already in flight fails
+ * here with a determinism error. No server needed.
+ *
+ * Re-record (after a deliberate change that old runs need not survive):
+ *   npm run build && node dist/test/workflows/record-histories.js
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflows, quietRuntime } from './helpers';
+
+const HISTORIES = path.join(__dirname, 'histories');
+
+interface JsonEvent {
+  eventType: string;
+  workflowExecutionStartedEventAttributes?: { workflowType: { name: string }; parentWorkflowExecution?: { workflowId: string } };
+  activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId: string; workflowType: { name: string } };
+}
+interface JsonHistory {
+  events: JsonEvent[];
+}
+
+const load = (file: string): JsonHistory => JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as JsonHistory;
+const pipelineJson = load('flights-pipeline.json');
+const trainJson = load('flights-train.json');
+
+/** The ids the runs had: workflow code derives the child's id (`<id>-train`) from its own. */
+const trainId =
+  pipelineJson.events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '';
+const pipelineId = trainJson.events[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? '';
+
+const workflowType = (h: JsonHistory): string | undefined => h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType.name;
+const activityCounts = (h: JsonHistory): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const e of h.events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType.name;
+    if (name) counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+};
+
+let workflowBundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  quietRuntime();
+  workflowBundle = await bundleWorkflows();
+});
+
+describe('recorded histories of a real flights run', () => {
+  test('are a complete pipeline run and its training child, not stale or empty', () => {
+    expect(workflowType(pipelineJson)).toBe('trainingPipeline');
+    expect(pipelineJson.events[pipelineJson.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    const partitions = 4; // examples/flights.json
+    expect(activityCounts(pipelineJson)).toEqual({
+      recordRunStarted: 1,
+      planIngest: 1,
+      ingestPartition: partitions,
+      checkDataset: 1,
+      fitTransform: 1,
+      applyTransform: partitions,
+      evaluateModel: 1,
+      registerModel: 1,
+      deployModel: 1,
+      recordRunFinished: 1,
+    });
+    const child = pipelineJson.events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes;
+    expect(child?.workflowType.name).toBe('trainModel');
+
+    // The child is this pipeline's training: `<pipeline id>-train`, started by it.
+    expect(workflowType(trainJson)).toBe('trainModel');
+    expect(pipelineId).toMatch(/^flights-\d{8}-\d{6}-\d{3}$/);
+    expect(trainId).toBe(`${pipelineId}-train`);
+    expect(trainJson.events[trainJson.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(activityCounts(trainJson)).toEqual({ trainEpoch: 2 });
+    // Each epoch is reported to the parent.
+    expect(trainJson.events.filter((e) => e.eventType === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED')).toHaveLength(2);
+  });
+
+  test('replay against the current workflow code without a determinism error', async () => {
+    const histories = [
+      { workflowId: pipelineId, history: historyFromJSON(pipelineJson) },
+      { workflowId: trainId, history: historyFromJSON(trainJson) },
+    ];
+    const results: Array<{ workflowId: string; error: unknown }> = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+    expect(results).toEqual([
+      { workflowId: pipelineId, error: undefined },
+      { workflowId: trainId, error: undefined },
+    ]);
+  });
+
+  test('a history the code would not produce does fail replay (the check is not vacuous)', async () => {
+    // The pipeline's first command is recordRunStarted; a history that says otherwise must not replay.
+    const tampered = JSON.parse(JSON.stringify(pipelineJson)) as JsonHistory;
+    const first = tampered.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+    expect(first.activityType.name).toBe('recordRunStarted');
+    first.activityType.name = 'somethingElse';
+    await expect(Worker.runReplayHistory({ workflowBundle }, historyFromJSON(tampered), pipelineId)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
