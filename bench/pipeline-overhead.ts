@@ -6,7 +6,7 @@ import { ensureFlightsTable } from '../lib/data/flights-loader';
 import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
 import { connectClient, startTrainingPipeline, watchPipeline } from '../scripts/client/pipeline-client';
 import { findRunningStack, startStack, type StackInfo } from '../scripts/stack/stack';
-import { WORKER_POOLS } from '../contracts/task-queues';
+import { WORKER_POOLS } from '../contracts';
 import { timelineOf, unionLength, type ActivitySpan } from './activity-timeline';
 import { recordResult } from './record';
 

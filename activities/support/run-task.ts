@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { causeChain, PIPELINE_INPUT_ERROR } from '../../contracts/failures';
+import { causeChain, PIPELINE_INPUT_ERROR } from '../../contracts';
 import { runInThread } from '../../lib/threads/run-in-thread';
 import type { ThreadTaskInput, ThreadTaskName, ThreadTaskOutput } from '../../lib/threads/tasks';
 

@@ -1,4 +1,4 @@
-import type { EvaluationMetrics } from '../../contracts/refs';
+import type { EvaluationMetrics } from '../../contracts';
 import type { TrainingPipelineResult } from '../../contracts';
 import { redact } from '../stack/postgres';
 import type { StackInfo } from '../stack/stack';

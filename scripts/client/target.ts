@@ -1,5 +1,5 @@
 import type { PipewrightConfig } from '../../lib/config';
-import { WORKER_POOLS } from '../../contracts/task-queues';
+import { WORKER_POOLS } from '../../contracts';
 import { findRunningStack, startStack, type Stack } from '../stack/stack';
 
 /** Where a command sends its work: an existing Temporal (+ database), or a stack it started itself. */

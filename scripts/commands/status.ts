@@ -1,5 +1,5 @@
 import { loadConfig } from '../../lib/config';
-import { progressQuery } from '../../contracts/progress';
+import { progressQuery } from '../../contracts';
 import { connectClient, webUiLink } from '../client/pipeline-client';
 import { formatMetrics } from '../client/print';
 import { renderProgress } from '../client/progress-view';

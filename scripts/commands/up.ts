@@ -1,5 +1,5 @@
 import { loadConfig } from '../../lib/config';
-import { WORKER_POOLS } from '../../contracts/task-queues';
+import { WORKER_POOLS } from '../../contracts';
 import { onInterrupt } from '../client/interrupt';
 import { printStackInfo } from '../client/print';
 import { startStack, type Stack } from '../stack/stack';

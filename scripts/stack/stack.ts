@@ -67,11 +67,11 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     // Unpublish first: a stack that is stopping must not be found, even if something below hangs.
     if (info) await fs.rm(stackFile(config.home), { force: true });
     info = undefined;
-    const all = (name: string): ServiceInstance | SupervisedService | undefined => services.get(name);
-    const apps = [...processes].reverse().map((p) => all(p.name) ?? p);
-    await Promise.all(apps.map((s) => s.stop()));
-    await (all('temporal') ?? temporalEndpoint?.embedded?.instance)?.stop();
-    await (all('postgres') ?? postgres?.embedded?.instance)?.stop();
+    // Once up, a service is stopped through its supervisor (which stops restarting it); before, as started.
+    const current = (name: string, started: ServiceInstance | undefined): { stop(): Promise<void> } | undefined => services.get(name) ?? started;
+    await Promise.all(processes.map((p) => current(p.name, p)!.stop()));
+    await current('temporal', temporalEndpoint?.embedded?.instance)?.stop();
+    await current('postgres', postgres?.embedded?.instance)?.stop();
   };
   try {
     const [pgResult, temporalResult] = await Promise.allSettled([startPostgres(config, options.log), startTemporal(config, options.log)]);

@@ -6,8 +6,7 @@ import { listModelVersions } from '../../lib/registry/model-registry';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { startProcess, waitFor, type ManagedProcess } from '../../scripts/stack/child-process';
 import { waitForPoolPoller } from '../../scripts/stack/stack';
-import { WORKER_POOLS, workerIdentity, type WorkerPool } from '../../contracts/task-queues';
-import { progressQuery } from '../../contracts/progress';
+import { WORKER_POOLS, workerIdentity, type WorkerPool, progressQuery } from '../../contracts';
 import { flightsSpec, openTestStack, type TestStack } from '../integration/stack';
 
 /**

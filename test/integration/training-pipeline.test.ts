@@ -8,8 +8,7 @@ import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { listModelVersions, productionVersion } from '../../lib/registry/model-registry';
 import { failureMessage, startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { predictOverHttp, sampleFlight } from '../../scripts/client/predict';
-import { progressQuery } from '../../contracts/progress';
-import { MODEL, PIPELINE, STAGE } from '../../contracts/search-attributes';
+import { progressQuery, MODEL, PIPELINE, STAGE } from '../../contracts';
 import type { TrainingPipelineResult } from '../../contracts';
 import { flightsSpec, openTestStack, type TestStack } from './stack';
 

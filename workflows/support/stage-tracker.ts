@@ -10,6 +10,7 @@ import {
   STAGES,
   type PipelineProgress,
   type StageName,
+  type StageProgress,
 } from '../../contracts';
 
 /** What a stage's body may report while it runs. */
@@ -36,7 +37,6 @@ export interface RunFailure {
 export class StageTracker {
   private readonly progress: PipelineProgress;
   private current: StageName = STAGES[0];
-  private stageStarted = 0;
 
   constructor(pipeline: string, model: string) {
     this.progress = {
@@ -59,16 +59,15 @@ export class StageTracker {
 
   /** Runs one stage's body: marks it running (progress and search attribute), then done with its time. */
   async stage<T>(name: StageName, total: number, unit: string, body: (stage: StageHandle) => Promise<T>): Promise<T> {
-    const state = { status: 'running' as const, done: 0, total, unit, seconds: 0 };
+    const state: StageProgress = { status: 'running', done: 0, total, unit, seconds: 0 };
     this.progress.stage = name;
     this.progress.stages[name] = state;
     this.current = name;
-    this.stageStarted = Date.now();
+    const started = Date.now();
     upsertSearchAttributes([{ key: STAGE, value: name }]);
-    const result = await body({ setTotal: (n) => (this.progress.stages[name].total = n), tick: () => this.progress.stages[name].done++ });
-    const done = this.progress.stages[name];
-    Object.assign(done, { status: 'done', done: done.total, seconds: (Date.now() - this.stageStarted) / 1000 });
-    log.info(`stage ${name} done`, { seconds: done.seconds });
+    const result = await body({ setTotal: (n) => (state.total = n), tick: () => state.done++ });
+    Object.assign(state, { status: 'done', done: state.total, seconds: (Date.now() - started) / 1000 });
+    log.info(`stage ${name} done`, { seconds: state.seconds });
     return result;
   }
 
