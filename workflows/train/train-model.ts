@@ -20,6 +20,9 @@ export async function trainModel(input: TrainModelInput): Promise<TrainModelResu
   const { trainEpoch } = stageActivities('train', input.queues);
   const spec = input.model;
   let state: TrainingState = input.resume ?? { epochsDone: 0, losses: [], backend: 'unknown', trainSamples: 0, trainSeconds: 0 };
+  // Epoch reports are not awaited one by one, so the next epoch is scheduled in the same workflow
+  // task as the report; they are all awaited before the run ends or continues as new.
+  const reports: Array<Promise<void>> = [];
   while (state.epochsDone < spec.epochs) {
     const epoch = state.epochsDone;
     const result = await trainEpoch.executeWithOptions({ summary: `train ${spec.type} epoch ${epoch + 1}/${spec.epochs}` }, [
@@ -33,11 +36,15 @@ export async function trainModel(input: TrainModelInput): Promise<TrainModelResu
       trainSamples: state.trainSamples + result.samples,
       trainSeconds: state.trainSeconds + result.seconds,
     };
-    await reportToParent({ epoch, loss: result.loss, backend: result.backend });
+    const report = reportToParent({ epoch, loss: result.loss, backend: result.backend });
+    report.catch(() => undefined); // rethrown by the Promise.all below, not an unhandled rejection meanwhile
+    reports.push(report);
     if (state.epochsDone < spec.epochs && workflowInfo().continueAsNewSuggested) {
+      await Promise.all(reports);
       await continueAsNew<typeof trainModel>({ ...input, resume: state });
     }
   }
+  await Promise.all(reports);
   if (!state.checkpoint) throw ApplicationFailure.nonRetryable(`model.epochs is ${spec.epochs}: set it to 1 or more`, PIPELINE_INPUT_ERROR);
   return {
     model: {
