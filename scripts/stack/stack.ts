@@ -117,13 +117,11 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       await fs.rename(`${file}.tmp`, file);
     };
     const supervise = (name: string, first: ServiceInstance, restart: () => Promise<ServiceInstance>, logFile: string | undefined): void => {
-      const hint = logFile ? `See ${logFile}, fix the cause, then restart \`pipewright up\`.` : undefined;
-      services.set(
-        name,
-        new SupervisedService(name, first, restart, options.log, { onRestarted: () => void publish().catch(() => undefined), ...(hint ? { hint } : {}) }),
-      );
+      // Embedded PostgreSQL has no log file of its own: its errors are the [postgres] lines in this output.
+      const hint = `${logFile ? `See ${logFile}` : 'See the lines above'}, fix the cause, then restart \`pipewright up\`.`;
+      services.set(name, new SupervisedService(name, first, restart, options.log, { onRestarted: () => void publish().catch(() => undefined), hint }));
     };
-    if (postgres.embedded) supervise('postgres', postgres.embedded.instance, postgres.embedded.restart, path.join(config.home, 'postgres', 'log'));
+    if (postgres.embedded) supervise('postgres', postgres.embedded.instance, postgres.embedded.restart, postgres.embedded.logFile);
     if (temporalEndpoint.embedded)
       supervise('temporal', temporalEndpoint.embedded.instance, temporalEndpoint.embedded.restart, temporalEndpoint.embedded.logFile);
     for (const proc of processes) supervise(proc.name, proc, async () => launchers.get(proc.name)!(), proc.logFile);
