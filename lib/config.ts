@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_QUEUE_PREFIX } from '../contracts/task-queues';
 
 /** TensorFlow.js backends a user can ask for (PIPEWRIGHT_TF_BACKEND); `auto` picks the best that loads. */
 export const TF_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -96,7 +97,7 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     serveHost: setting(env, 'PIPEWRIGHT_SERVE_HOST') ?? '127.0.0.1',
     servePort,
     serveUrl: setting(env, 'PIPEWRIGHT_SERVE_URL') ?? `http://127.0.0.1:${servePort}`,
-    queuePrefix: setting(env, 'PIPEWRIGHT_QUEUE_PREFIX') ?? 'pipewright-',
+    queuePrefix: setting(env, 'PIPEWRIGHT_QUEUE_PREFIX') ?? DEFAULT_QUEUE_PREFIX,
     slots: {
       cpu: countFromEnv(env, 'PIPEWRIGHT_CPU_SLOTS', cores),
       gpu: countFromEnv(env, 'PIPEWRIGHT_GPU_SLOTS', 1),

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastTransposedMatMul } from './wasm-matmul';
-
 import { loadConfig, type TfBackendChoice } from '../config';
+import { installFastTransposedMatMul } from './wasm-matmul';
 
 export type BackendChoice = TfBackendChoice;
 

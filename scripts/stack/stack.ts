@@ -29,8 +29,6 @@ export interface Stack {
   info: StackInfo;
   temporal: TemporalEndpoint;
   postgres: PostgresEndpoint;
-  /** Every service the stack runs and restarts when it dies, by name. */
-  services: ReadonlyMap<string, SupervisedService>;
   stop(): Promise<void>;
 }
 
@@ -138,7 +136,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       startedAt: new Date().toISOString(),
     };
     await publish();
-    return { info, temporal: temporalEndpoint, postgres, services, stop };
+    return { info, temporal: temporalEndpoint, postgres, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
