@@ -5,9 +5,10 @@ import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
-import { ident } from '../lib/db/sql';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
-import { planKeyRanges, type KeyRange } from '../lib/data/partitions';
+import { planPartitions } from '../lib/data/partition-planner';
+import { partitionSelect } from '../lib/data/partition-sql';
+import type { Partition } from '../lib/data/partitions';
 import { inspectSource, type SourceSchema } from '../lib/data/source-schema';
 import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
 import { runInThread } from '../lib/threads/run-in-thread';
@@ -20,12 +21,11 @@ import { recordResult } from './record';
  * STDOUT` that only counts bytes (what psql \copy costs), at the same parallelism, in the same run.
  * Target: pipewright ingest >= 0.8x raw COPY.
  */
-async function rawCopy(url: string, schema: SourceSchema, range: KeyRange, format: 'text' | 'binary' = 'text'): Promise<number> {
+async function rawCopy(url: string, schema: SourceSchema, range: Partition, format: 'text' | 'binary' = 'text'): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const key = ident(schema.key);
-    const sql = `COPY (SELECT ${schema.columns.map((c) => c.select).join(', ')} FROM ${ident(schema.table)} WHERE ${key} >= ${range.lo} AND ${key} < ${range.hi} ORDER BY ${key}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`;
+    const sql = `COPY (${partitionSelect(schema, range)}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`;
     let bytes = 0;
     for await (const chunk of client.query(copyTo(sql))) bytes += (chunk as Buffer).length;
     return bytes;
@@ -52,10 +52,11 @@ async function main(): Promise<void> {
     const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
     spec.source.table = table;
     const schema = await inspectSource(pgPool(pg.url), spec);
-    const ranges = planKeyRanges(schema.minKey, schema.maxKey, partitions);
+    spec.source.partitions = partitions;
+    const ranges = (await planPartitions(pgPool(pg.url), spec.source, schema)).partitions;
     const concurrency = os.cpus().length;
 
-    async function inParallel<T>(fn: (r: KeyRange) => Promise<T>): Promise<T[]> {
+    async function inParallel<T>(fn: (r: Partition) => Promise<T>): Promise<T[]> {
       const out: T[] = [];
       let next = 0;
       await Promise.all(
@@ -76,9 +77,7 @@ async function main(): Promise<void> {
     // database shares the machine's cores with the workers.
     const [, binarySeconds] = await timed(() => inParallel((r) => rawCopy(pg.url, schema, r, 'binary')));
     const [shards, ingestSeconds] = await timed(() =>
-      inParallel((range) =>
-        runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, table, key: schema.key, columns: schema.columns, range, batchRows: 65_536 }),
-      ),
+      inParallel((range) => runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, schema, partition: range, batchRows: 65_536 })),
     );
     const ingested = shards.reduce((n, s) => n + s.rows, 0);
     const result = {

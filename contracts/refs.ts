@@ -22,7 +22,8 @@ export interface ShardRef extends ArtifactRef {
 }
 
 export interface DatasetRef {
-  table: string;
+  /** The source it was read from: a table, or a query's first words. */
+  source: string;
   shards: ShardRef[];
   rows: number;
   quarantinedRows: number;

@@ -2,7 +2,7 @@
  * What each stage takes and returns across the workflow boundary. Only references and counts:
  * rows, tensors and weights stay in the artifact store.
  */
-import type { KeyRange } from '../lib/data/partitions';
+import type { Partition } from '../lib/data/partitions';
 import type { SourceSchema } from '../lib/data/source-schema';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import type { StageName } from './progress';
@@ -12,11 +12,13 @@ import type { PoolQueues } from './task-queues';
 // ingest
 export interface IngestPlan {
   schema: SourceSchema;
-  ranges: KeyRange[];
+  /** With a one-line description each, for the activity summaries in the Web UI. */
+  partitions: Array<{ partition: Partition; describe: string }>;
+  rows: number;
 }
 export interface IngestPartitionInput {
   schema: SourceSchema;
-  range: KeyRange;
+  partition: Partition;
 }
 
 // validate

@@ -1,22 +1,21 @@
 import { Field, Float64, Schema, Utf8, makeData, makeVector, type Data } from 'apache-arrow';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { asSourceError } from './source-errors';
 import { ArtifactStore } from '../artifacts/artifact-store';
 import type { ShardRef } from '../../contracts/refs';
-import { ident } from '../db/sql';
 import { ShardWriter } from './arrow-shards';
 import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
-import type { KeyRange } from './partitions';
+import { partitionSelect } from './partition-sql';
+import type { Partition } from './partitions';
 import { QuarantineFile } from './quarantine-file';
-import type { SourceColumn } from './source-schema';
+import type { SourceColumn, SourceSchema } from './source-schema';
 
 export interface IngestPartitionTask {
   databaseUrl: string;
   artifactRoot: string;
-  table: string;
-  key: string;
-  columns: SourceColumn[];
-  range: KeyRange;
+  schema: SourceSchema;
+  partition: Partition;
   batchRows: number;
 }
 
@@ -103,6 +102,9 @@ export class ShardBatchBuilder {
       this.numbers[c]![row] = value;
     }
     for (let c = 0; c < columns.length; c++) {
+      if (this.texts[c] && columns[c]!.required && lengths[c]! < 0) return `"${columns[c]!.name}" is null`;
+    }
+    for (let c = 0; c < columns.length; c++) {
       const text = this.texts[c];
       if (!text) continue;
       const length = lengths[c]!;
@@ -141,8 +143,9 @@ export function describeTuple(columns: SourceColumn[], buf: Buffer, starts: Int3
 }
 
 /**
- * Reads one key range with COPY (SELECT ...) TO STDOUT in binary format (PostgreSQL's fastest way
- * out) and writes it as an Arrow IPC stream shard, in key order. Deterministic: the same range of the same table
+ * Reads one partition with COPY (SELECT ...) TO STDOUT in binary format (PostgreSQL's fastest way
+ * out), in a read-only transaction so that a source query can change nothing, and writes it as an
+ * Arrow IPC stream shard. Deterministic (see partitionSelect): the same partition of the same data
  * yields byte-identical shards, hence the same content-addressed URI.
  */
 export async function ingestPartition(input: IngestPartitionTask, progress: (rows: number) => void): Promise<ShardRef> {
@@ -152,17 +155,17 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
   const quarantined = await QuarantineFile.open(store);
   let rows = 0;
   try {
-    const select = input.columns.map((c) => c.select).join(', ');
-    const key = ident(input.key);
-    const sql = `COPY (SELECT ${select} FROM ${ident(input.table)} WHERE ${key} >= ${input.range.lo} AND ${key} < ${input.range.hi} ORDER BY ${key}) TO STDOUT (FORMAT binary)`;
+    const { columns } = input.schema;
+    const sql = `COPY (${partitionSelect(input.schema, input.partition)}) TO STDOUT (FORMAT binary)`;
+    await client.query('BEGIN READ ONLY');
     const shard = await store.putFile('shards', '.arrows', async (tmp) => {
-      const writer = new ShardWriter(tmp, shardSchema(input.columns));
-      const builder = new ShardBatchBuilder(input.columns, input.batchRows);
-      const reader = new CopyBinaryReader(input.columns.length);
+      const writer = new ShardWriter(tmp, shardSchema(columns));
+      const builder = new ShardBatchBuilder(columns, input.batchRows);
+      const reader = new CopyBinaryReader(columns.length);
       const onTuple = (buf: Buffer, starts: Int32Array, lengths: Int32Array): void => {
         const problem = builder.addTuple(buf, starts, lengths);
         if (problem !== null) {
-          const fields = describeTuple(input.columns, buf, starts, lengths);
+          const fields = describeTuple(columns, buf, starts, lengths);
           quarantined.add({ key: fields[0] ?? null, reason: problem, fields });
           return;
         }
@@ -180,12 +183,13 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
       writer.write(last.columns, last.length);
       await writer.close();
     });
+    await client.query('COMMIT');
     const quarantine = await quarantined.commit();
     progress(rows);
-    return { ...shard, partition: input.range.partition, rows, quarantinedRows: quarantined.count, ...(quarantine ? { quarantine } : {}) };
+    return { ...shard, partition: input.partition.partition, rows, quarantinedRows: quarantined.count, ...(quarantine ? { quarantine } : {}) };
   } catch (err) {
     quarantined.discard();
-    throw err;
+    throw asSourceError(err, input.schema.name);
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import { PipelineInputError } from '../errors';
-import type { PipelineSpec } from '../spec/pipeline-spec';
+import { ROW_HASH_COLUMN, describeSource, labelIsText, type PipelineSpec, type SourceSpec } from '../spec/pipeline-spec';
 import type { WireType } from './copy-binary';
 import { ident } from '../db/sql';
+import { isSourceMistake } from './source-errors';
 
 /** How a source column lands in an ingested shard. */
 export type ColumnKind = 'number' | 'timestamp' | 'text';
@@ -14,6 +15,8 @@ export interface SourceColumn {
   select: string;
   /** How the selected value arrives in a binary COPY. */
   wire: WireType;
+  /** A text column whose NULL makes the row malformed (a text label); numeric columns are always required. */
+  required?: boolean;
 }
 
 /** Types whose binary COPY form ingest decodes itself; anything else is cast on the server. */
@@ -47,74 +50,129 @@ export function sourceColumn(name: string, dataType: string, kind: ColumnKind): 
   const q = ident(name);
   const native = NATIVE_WIRE[dataType];
   if (native !== undefined && WIRE_KIND[native] === kind) return { name, kind, select: q, wire: native };
+  if (dataType === 'boolean' && kind === 'number') return { name, kind, select: `${q}::int::float8`, wire: 'float8' };
   if (kind === 'timestamp') throw new Error(`column "${name}" of type ${dataType} cannot be read as a timestamp`);
   // numeric (arbitrary precision) goes as float8; categorical non-text columns (integers, char(n), enums) as their text form.
   return kind === 'text' ? { name, kind, select: `${q}::text`, wire: 'text' } : { name, kind, select: `${q}::float8`, wire: 'float8' };
 }
 
 export interface SourceSchema {
-  table: string;
-  key: string;
-  /** Columns in shard order: key first, then the label, then each feature column once. */
+  /** How the source reads in messages and summaries: the table, or the query's first words. */
+  name: string;
+  /** The FROM item every partition reads: a quoted table, or the spec's query as an aliased subquery. */
+  from: string;
+  /** The integer key column, when the spec names one. */
+  key?: string;
+  /** Columns in shard order: the row id (key or row hash) first, then the label, then each feature column once. */
   columns: SourceColumn[];
-  minKey: number;
-  maxKey: number;
-  /** Rows the spec reads (after `limit`). */
-  rows: number;
 }
 
-const NUMERIC_TYPES = new Set(['smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric']);
+const NUMERIC_TYPES = new Set(['smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric', 'boolean']);
 const TIME_TYPES = new Set(['timestamp without time zone', 'timestamp with time zone', 'date']);
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+/** The FROM item of a source: its table, or its query in parentheses. */
+export function sourceFrom(source: SourceSpec): string {
+  return source.table !== undefined ? ident(source.table) : `(${source.query!}) AS source`;
+}
+
+/** Low 52 bits of a 64-bit hash of the row's values: an identity that survives the float64 shard column. */
+function rowHashColumn(over: readonly SourceColumn[]): SourceColumn {
+  const values = over.map((c) => ident(c.name)).join(', ');
+  return { name: ROW_HASH_COLUMN, kind: 'number', select: `(hashtextextended(ROW(${values})::text, 0) & 4503599627370495)`, wire: 'int8' };
+}
+
+/** PostgreSQL's own message for a source that cannot be read, turned into one that names the spec field. */
+function sourceProblem(source: SourceSpec, err: unknown): unknown {
+  const message = (err as Error).message;
+  if (!isSourceMistake(err)) return err;
+  if (source.table !== undefined) {
+    if ((err as { code?: string }).code === '42P01') {
+      return new PipelineInputError(
+        `source.table: table "${source.table}" does not exist in the database; load it (pipewright load <file> --table ${source.table}) or fix source.table.`,
+      );
+    }
+    return new PipelineInputError(`source.table: cannot read "${source.table}": ${message}`);
+  }
+  return new PipelineInputError(`source.query: PostgreSQL refused the query: ${message}. Check it with psql (pipewright db prints the URL).`);
+}
+
+/** Column names and SQL types of what `from` yields, read from a zero-row SELECT in a read-only transaction. */
+async function columnTypes(pool: Pool, source: SourceSpec): Promise<Array<{ name: string; type: string }>> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    const result = await client.query(`SELECT * FROM ${sourceFrom(source)} LIMIT 0`);
+    const oids = [...new Set(result.fields.map((f) => f.dataTypeID))];
+    const { rows } = await client.query<{ oid: number; type: string }>(
+      'SELECT oid::int AS oid, format_type(oid, NULL) AS type FROM pg_type WHERE oid = ANY($1)',
+      [oids],
+    );
+    const typeOf = new Map(rows.map((r) => [r.oid, r.type]));
+    return result.fields.map((f) => ({ name: f.name, type: typeOf.get(f.dataTypeID) ?? 'unknown' }));
+  } catch (err) {
+    throw sourceProblem(source, err);
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
 
 /**
- * Checks that the table and every column the spec names exist with a usable type, and reads the
- * key bounds. Every mismatch is a PipelineInputError naming the column and the fix.
+ * Checks that the source can be read and that every column the spec names is in it with a usable
+ * type. Every mismatch is a PipelineInputError naming the spec field, the column and the fix.
  */
 export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<SourceSchema> {
-  const { table, key, limit } = spec.source;
-  const { rows: cols } = await pool.query<{ column_name: string; data_type: string }>(
-    `SELECT column_name, data_type FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-    [table],
-  );
-  if (cols.length === 0) {
-    throw new PipelineInputError(`source.table: table "${table}" does not exist in the database; create or load it, or fix source.table in the spec.`);
+  const { source } = spec;
+  const name = describeSource(source);
+  const cols = await columnTypes(pool, source);
+  const types = new Map<string, string>();
+  const duplicated = new Set<string>();
+  for (const c of cols) {
+    if (types.has(c.name)) duplicated.add(c.name);
+    else types.set(c.name, c.type);
   }
-  const types = new Map(cols.map((c) => [c.column_name, c.data_type]));
-  const available = cols.map((c) => c.column_name).join(', ');
+  const available = cols.map((c) => c.name).join(', ');
   const typeOf = (column: string, field: string): string => {
+    if (duplicated.has(column)) throw new PipelineInputError(`${field}: ${name} yields two columns named "${column}"; give them distinct aliases.`);
     const t = types.get(column);
-    if (t === undefined) {
-      throw new PipelineInputError(`${field}: column "${column}" is not in table "${table}" (it has: ${available}).`);
-    }
+    if (t === undefined) throw new PipelineInputError(`${field}: column "${column}" is not in ${name} (it has: ${available}).`);
     return t;
   };
   const requireKind = (column: string, field: string, want: 'number' | 'timestamp'): void => {
     const t = typeOf(column, field);
     const ok = want === 'number' ? NUMERIC_TYPES.has(t) : TIME_TYPES.has(t);
     if (!ok) {
-      const wanted = want === 'number' ? 'a numeric type (integer, bigint, real, double precision, numeric)' : 'a timestamp or date';
-      throw new PipelineInputError(
-        `${field}: column "${table}.${column}" has type ${t}, but it must be ${wanted}; change the feature kind or the column type.`,
-      );
+      const wanted = want === 'number' ? 'a numeric type (integer, bigint, real, double precision, numeric, boolean)' : 'a timestamp or date';
+      throw new PipelineInputError(`${field}: column "${column}" of ${name} has type ${t}, but it must be ${wanted}; change the spec or the column type.`);
     }
   };
 
   const columns: SourceColumn[] = [];
   const seen = new Set<string>();
-  const add = (name: string, kind: ColumnKind): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    columns.push(sourceColumn(name, types.get(name)!, kind));
+  const add = (column: string, kind: ColumnKind, required = false): void => {
+    if (seen.has(column)) return;
+    seen.add(column);
+    columns.push({ ...sourceColumn(column, types.get(column)!, kind), ...(required ? { required } : {}) });
   };
 
-  const keyType = typeOf(key, 'source.key');
-  if (!['smallint', 'integer', 'bigint'].includes(keyType)) {
-    throw new PipelineInputError(`source.key: column "${table}.${key}" has type ${keyType}; the partition key must be an integer column.`);
+  if (source.key !== undefined) {
+    const keyType = typeOf(source.key, 'source.key');
+    if (!INTEGER_TYPES.has(keyType)) {
+      throw new PipelineInputError(
+        `source.key: column "${source.key}" of ${name} has type ${keyType}; the key must be an integer column (or drop source.key).`,
+      );
+    }
+    add(source.key, 'number');
   }
-  add(key, 'number');
-  requireKind(spec.label.column, 'label.column', 'number');
-  add(spec.label.column, 'number');
+  if (source.hashColumn !== undefined) typeOf(source.hashColumn, 'source.hashColumn');
+  if (labelIsText(spec.label)) {
+    typeOf(spec.label.column, 'label.column');
+    add(spec.label.column, 'text', true);
+  } else {
+    requireKind(spec.label.column, 'label.column', 'number');
+    add(spec.label.column, 'number');
+  }
   spec.features.forEach((feature, i) => {
     const field = `features[${i}].column`;
     switch (feature.kind) {
@@ -133,14 +191,6 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
         break;
     }
   });
-
-  const bounds = await pool.query<{ lo: string | null; hi: string | null; n: string }>(
-    limit === undefined
-      ? `SELECT min(${ident(key)})::text AS lo, max(${ident(key)})::text AS hi, count(*)::text AS n FROM ${ident(table)}`
-      : `SELECT min(k)::text AS lo, max(k)::text AS hi, count(*)::text AS n
-           FROM (SELECT ${ident(key)} AS k FROM ${ident(table)} ORDER BY ${ident(key)} LIMIT ${Number(limit)}) s`,
-  );
-  const { lo, hi, n } = bounds.rows[0]!;
-  if (lo === null || hi === null) throw new PipelineInputError(`source.table: table "${table}" is empty; load data into it first.`);
-  return { table, key, columns, minKey: Number(lo), maxKey: Number(hi), rows: Number(n) };
+  if (source.key === undefined) columns.unshift(rowHashColumn(columns));
+  return { name, from: sourceFrom(source), ...(source.key !== undefined ? { key: source.key } : {}), columns };
 }

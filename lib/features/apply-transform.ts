@@ -3,7 +3,8 @@ import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/arti
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
 import { isTestRow } from './split';
-import { FeatureEncoder, labelOf, type FittedTransform } from './transform';
+import { LabelEncoder } from './label-encoder';
+import { FeatureEncoder, type FittedTransform } from './transform';
 import { Utf8Interner } from './utf8-interner';
 
 export interface ApplyTransformTask {
@@ -34,16 +35,15 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
   let testRows = 0;
   const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
   let ids = new Int32Array(0);
+  const labels = new LabelEncoder(transform.label);
   const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
     const writer = new ShardWriter(tmp, encodedSchema(transform));
     for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
       const n = batch.numRows;
       const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
-      const labels = batch.getChild(transform.label.column)!.toArray() as Float64Array;
-      const label = new Float32Array(n);
+      const label = labels.encode(batch.getChild(transform.label.column)!.data[0]!, n);
       const isTest = new Float32Array(n);
       for (let r = 0; r < n; r++) {
-        label[r] = labelOf(transform, labels[r]!);
         const test = isTestRow(keys[r]!, transform.split.seed, transform.split.testFraction);
         isTest[r] = test ? 1 : 0;
         if (test) testRows++;

@@ -2,7 +2,7 @@ import type { Data, RecordBatch, Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import type { ShardRef, TransformRef } from '../../contracts/refs';
-import type { PipelineSpec } from '../spec/pipeline-spec';
+import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
 import { isTestRow } from './split';
 import { TransformStatistics, type FittedTransform } from './transform';
 import { Utf8Interner } from './utf8-interner';
@@ -62,7 +62,7 @@ class CategoryCounts {
 }
 
 function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, batch: RecordBatch): void {
-  const keys = batch.getChild(spec.source.key)!.toArray() as Float64Array;
+  const keys = batch.getChild(rowIdColumn(spec.source))!.toArray() as Float64Array;
   const isTest = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
     if (isTestRow(keys[r]!, spec.split.seed, spec.split.testFraction)) isTest[r] = 1;

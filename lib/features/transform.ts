@@ -1,4 +1,4 @@
-import type { FeatureSpec, PipelineSpec } from '../spec/pipeline-spec';
+import { rowIdColumn, type FeatureSpec, type LabelRule, type PipelineSpec } from '../spec/pipeline-spec';
 
 /**
  * The fitted transform: everything learned from the train split that turns raw column values
@@ -18,7 +18,7 @@ export type FittedFeature =
 export interface FittedTransform {
   format: 'pipewright.transform/v1';
   key: string;
-  label: { column: string; greaterThan: number };
+  label: LabelRule;
   split: { testFraction: number; seed: number };
   features: FittedFeature[];
   inputDim: number;
@@ -83,7 +83,7 @@ export class TransformStatistics {
     });
     return {
       format: 'pipewright.transform/v1',
-      key: spec.source.key,
+      key: rowIdColumn(spec.source),
       label: { ...spec.label },
       split: { ...spec.split },
       features: fitted,
@@ -145,6 +145,14 @@ function modulo(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
 
-export function labelOf(transform: FittedTransform, value: number): number {
-  return value > transform.label.greaterThan ? 1 : 0;
+/** The 0/1 label of a raw label value under the transform's label rule. */
+export function labelOf(label: LabelRule, value: number | string): number {
+  if ('greaterThan' in label) return typeof value === 'number' && value > label.greaterThan ? 1 : 0;
+  return label.oneOf.includes(value) ? 1 : 0;
+}
+
+/** What the model's output is the probability of, in words. */
+export function describeLabel(label: LabelRule): string {
+  if ('greaterThan' in label) return `${label.column} > ${label.greaterThan}`;
+  return `${label.column} in ${JSON.stringify(label.oneOf)}`;
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Pool } from 'pg';
 import { readArtifactJson } from '../artifacts/artifact-store';
-import type { FittedTransform } from '../features/transform';
+import { describeLabel, type FittedTransform } from '../features/transform';
 import { initBackend } from '../models/backend';
 import { loadSavedModel } from '../models/model-io';
 import { productionModels, productionVersion, type ModelVersionRow } from '../registry/model-registry';
@@ -103,7 +103,7 @@ export class ModelServer {
         backend: loaded.row.backend,
         metrics: loaded.row.metrics,
         inputs: instanceFields(loaded.transform),
-        output: `probability that ${loaded.transform.label.column} > ${loaded.transform.label.greaterThan}`,
+        output: `probability that ${describeLabel(loaded.transform.label)}`,
       });
     }
     if (suffix === ':predict' && req.method === 'POST') return this.predict(req, res, loaded);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DatasetRef, ShardRef } from '../../contracts/refs';
 import { PipelineInputError } from '../errors';
-import type { PipelineSpec } from '../spec/pipeline-spec';
+import { describeSource, type PipelineSpec } from '../spec/pipeline-spec';
 
 /**
  * Validates the ingested dataset as a whole and names it: fails when the source gave no rows, or
@@ -15,7 +15,7 @@ export function checkDataset(spec: PipelineSpec, shardRefs: readonly ShardRef[])
   const quarantinedRows = shards.reduce((n, s) => n + s.quarantinedRows, 0);
   const total = rows + quarantinedRows;
   const limit = spec.quarantine.maxBadRowFraction;
-  if (total === 0) throw new PipelineInputError(`source.table: "${spec.source.table}" returned no rows to train on.`);
+  if (total === 0) throw new PipelineInputError(`source: ${describeSource(spec.source)} returned no rows to train on.`);
   if (quarantinedRows / total > limit) {
     const files = shards.flatMap((s) => (s.quarantine ? [s.quarantine.uri] : []));
     throw new PipelineInputError(
@@ -26,5 +26,5 @@ export function checkDataset(spec: PipelineSpec, shardRefs: readonly ShardRef[])
   const sha256 = createHash('sha256')
     .update(shards.map((s) => s.sha256).join('\n'))
     .digest('hex');
-  return { table: spec.source.table, shards, rows, quarantinedRows, sha256 };
+  return { source: describeSource(spec.source), shards, rows, quarantinedRows, sha256 };
 }

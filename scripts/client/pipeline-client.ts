@@ -1,6 +1,6 @@
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { MODEL, PIPELINE, poolQueues, progressQuery, rootCauseMessage, STAGE, type PipelineProgress, type TrainingPipelineResult } from '../../contracts';
-import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { describeSource, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import type { trainingPipeline } from '../../workflows';
 import { ProgressPrinter } from './progress-view';
 
@@ -34,7 +34,7 @@ export async function startTrainingPipeline(client: Client, spec: PipelineSpec, 
     taskQueue: queues.orchestrator,
     workflowId: workflowIdFor(spec),
     args: [{ spec, queues }],
-    staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${spec.source.table}\`${spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
+    staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${describeSource(spec.source)}\`${spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
     staticDetails: `Spec:\n\`\`\`json\n${JSON.stringify(spec, null, 2)}\n\`\`\``,
     typedSearchAttributes: [
       { key: PIPELINE, value: spec.name },

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadConfig } from '../../lib/config';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
+import { describeLabel } from '../../lib/features/transform';
 import { modelNameOf } from '../../lib/spec/pipeline-spec';
 import { printStackInfo } from '../client/print';
 import { curlFor, predictOverHttp, sampleFlight } from '../client/predict';
@@ -47,7 +48,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const prediction = await predictOverHttp(target.serveUrl, model, [instance]);
     console.log(`\nPrediction for a real flight ${JSON.stringify(instance)}:`);
     console.log(
-      `  P(delay > ${spec.label.greaterThan} min) = ${prediction.predictions[0]!.toFixed(4)} from ${model} v${prediction.model_version} (actual delay: ${delay ?? 'unknown'} min)`,
+      `  P(${describeLabel(spec.label)}) = ${prediction.predictions[0]!.toFixed(4)} from ${model} v${prediction.model_version} (actual delay: ${delay ?? 'unknown'} min)`,
     );
     console.log(`\nTry it yourself:\n  ${curlFor(target.serveUrl, model, instance)}`);
     if (target.uiUrl) console.log(`Web UI: ${target.uiUrl}/namespaces/${target.namespace}/workflows/${result.runId}`);

@@ -5,7 +5,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const PORTS = { temporal: 17233, ui: 18233, postgres: 15433, serve: 18501 };
+// PIPEWRIGHT_IT_PORT_OFFSET moves every port, so that two checkouts can run their stacks side by side.
+const OFFSET = Number(process.env.PIPEWRIGHT_IT_PORT_OFFSET ?? 0);
+const PORTS = { temporal: 17233 + OFFSET, ui: 18233 + OFFSET, postgres: 15433 + OFFSET, serve: 18501 + OFFSET };
 
 module.exports = async function globalSetup() {
   const cli = path.join(__dirname, '..', '..', 'dist', 'scripts', 'cli.js');

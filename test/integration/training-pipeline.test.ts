@@ -166,13 +166,15 @@ describe('bad input stops the run with one clear, non-retryable failure', () => 
     });
     const failure = await failureOf(spec);
     expect(failure.type).toBe('PipelineInputError');
-    expect(failure.message).toMatch(/features\[1\]\.column: column "air_time" is not in table "flights_50000"/);
+    expect(failure.message).toMatch(
+      /features\[1\]\.column: column "air_time" is not in flights_50000 \(it has: id, date, delay, distance, origin, destination\)/,
+    );
   });
 
   test('a non-numeric numeric feature', async () => {
     const spec = flightsSpec(TABLE, { features: [{ kind: 'numeric', name: 'origin_code', column: 'origin' }] });
     const failure = await failureOf(spec);
-    expect(failure.message).toMatch(/column "flights_50000\.origin" has type text, but it must be a numeric type/);
+    expect(failure.message).toMatch(/features\[0\]\.column: column "origin" of flights_50000 has type text, but it must be a numeric type/);
   });
 
   test('malformed rows are quarantined with reasons: counted when under the threshold, failing the run over it', async () => {

@@ -26,7 +26,7 @@ describe('checkDataset', () => {
       .digest('hex');
     expect(dataset.sha256).toBe(expected);
     expect(checkDataset(spec(0.01), [shard(0, 10), shard(1, 20), shard(2, 30)]).sha256).toBe(expected);
-    expect(dataset.table).toBe(flights.source.table);
+    expect(dataset.source).toBe(flights.source.table);
   });
 
   test('tolerates quarantined rows up to the threshold', () => {
@@ -47,6 +47,6 @@ describe('checkDataset', () => {
   });
 
   test('an empty source is a user mistake', () => {
-    expect(() => checkDataset(spec(0.01), [shard(0, 0)])).toThrow(`source.table: "${flights.source.table}" returned no rows to train on.`);
+    expect(() => checkDataset(spec(0.01), [shard(0, 0)])).toThrow(`source: ${flights.source.table} returned no rows to train on.`);
   });
 });

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SpecError, modelNameOf, parsePipelineSpec, parsePipelineSpecText } from '../../lib/spec/pipeline-spec';
+import {
+  ROW_HASH_COLUMN,
+  SpecError,
+  describeSource,
+  labelIsText,
+  modelNameOf,
+  parsePipelineSpec,
+  parsePipelineSpecText,
+  rowIdColumn,
+} from '../../lib/spec/pipeline-spec';
 
 const examplePath = path.join(__dirname, '..', '..', 'examples', 'flights.json');
 const exampleText = readFileSync(examplePath, 'utf8');
@@ -236,5 +245,83 @@ describe('parsePipelineSpecText', () => {
     const err = specErrorOf(() => parsePipelineSpecText('not json'));
     expect(err.origin).toBe('(inline)');
     expect(err.message.startsWith('Invalid pipeline spec (inline):')).toBe(true);
+  });
+});
+
+describe('sources and labels', () => {
+  function problemsOf(change: (value: ReturnType<typeof example>) => void): string[] {
+    const value = example();
+    change(value);
+    return specErrorOf(() => parsePipelineSpec(value)).problems;
+  }
+
+  test('a table without a key is allowed (split by blocks) and its rows are identified by the row hash', () => {
+    const value = example();
+    delete value.source.key;
+    const spec = parsePipelineSpec(value);
+    expect(spec.source.key).toBeUndefined();
+    expect(rowIdColumn(spec.source)).toBe(ROW_HASH_COLUMN);
+    expect(rowIdColumn(parsePipelineSpec(example()).source)).toBe('id');
+  });
+
+  test('a query source, trimmed of one trailing semicolon, described by its first words', () => {
+    const value = example();
+    value.source = { kind: 'postgres', query: '  SELECT * FROM flights WHERE distance > 100;\n', key: 'id' };
+    const spec = parsePipelineSpec(value);
+    expect(spec.source.query).toBe('SELECT * FROM flights WHERE distance > 100');
+    expect(describeSource(spec.source)).toBe('query "SELECT * FROM flights WHERE distance > 100"');
+  });
+
+  test('exactly one of table and query', () => {
+    expect(problemsOf((v) => (v.source.query = 'SELECT 1'))).toEqual(['source.table: give exactly one of source.table or source.query']);
+    expect(problemsOf((v) => delete v.source.table)).toEqual(['source.table: give exactly one of source.table or source.query']);
+  });
+
+  test('a query with statements after a semicolon is refused', () => {
+    const problems = problemsOf((v) => (v.source = { kind: 'postgres', query: 'SELECT * FROM t; DROP TABLE t', key: 'id' }));
+    expect(problems).toEqual(['source.query: must be a single SELECT statement without ";" (remove the semicolons)']);
+  });
+
+  test('a query needs a key or a hash column to be split, and limit needs a key', () => {
+    expect(problemsOf((v) => (v.source = { kind: 'postgres', query: 'SELECT * FROM t' }))).toEqual([
+      'source.query: a query is split by source.key (an integer column of its result) or source.hashColumn; set one, or set partitions to 1',
+    ]);
+    expect(parsePipelineSpec({ ...example(), source: { kind: 'postgres', query: 'SELECT * FROM t', partitions: 1 } }).source.partitions).toBe(1);
+    expect(problemsOf((v) => (v.source = { kind: 'postgres', table: 't', limit: 10 }))).toEqual([
+      'source.limit: source.limit takes the first rows by source.key; name the key column',
+    ]);
+    expect(problemsOf((v) => (v.source.hashColumn = 'origin'))).toEqual(['source.hashColumn: give source.key or source.hashColumn, not both']);
+  });
+
+  test('an identifier with quotes or semicolons is refused wherever it appears', () => {
+    for (const bad of ['id"; --', "o'hare", 'a b', '1st']) {
+      expect(problemsOf((v) => (v.source.key = bad))).toEqual(['source.key: must be a plain SQL identifier (letters, digits, underscore)']);
+      expect(problemsOf((v) => (v.label.column = bad))).toEqual(['label.column: must be a plain SQL identifier (letters, digits, underscore)']);
+    }
+  });
+
+  test('label oneOf: strings or numbers, never both, never together with greaterThan', () => {
+    const value = example();
+    value.label = { column: 'weather', oneOf: ['rain', 'snow'] };
+    expect(parsePipelineSpec(value).label).toEqual({ column: 'weather', oneOf: ['rain', 'snow'] });
+    expect(labelIsText(parsePipelineSpec(value).label)).toBe(true);
+    value.label = { column: 'grade', oneOf: [1, 2] };
+    expect(labelIsText(parsePipelineSpec(value).label)).toBe(false);
+    expect(problemsOf((v) => (v.label = { column: 'weather', oneOf: ['rain', 1] }))).toEqual([
+      'label.oneOf: all strings (a text column) or all numbers (a numeric column), not both',
+    ]);
+    expect(problemsOf((v) => (v.label = { column: 'weather', oneOf: ['rain'], greaterThan: 1 }))).toEqual([
+      'label: give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)',
+    ]);
+    expect(problemsOf((v) => (v.label = { column: 'weather' }))).toEqual([
+      'label: give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)',
+    ]);
+    expect(problemsOf((v) => (v.label = { column: 'weather', oneOf: [] }))[0]).toMatch(/^label.oneOf: /);
+  });
+
+  test('a feature may not read the row hash column', () => {
+    expect(problemsOf((v) => v.features.push({ kind: 'numeric', name: 'h', column: ROW_HASH_COLUMN }))).toEqual([
+      `features[5].column: "${ROW_HASH_COLUMN}" is the name pipewright gives the row hash; alias the column in a source.query`,
+    ]);
   });
 });

@@ -232,11 +232,18 @@ describe('FeatureEncoder', () => {
 
 describe('labelOf', () => {
   test('the positive class is strictly greater than the threshold', () => {
-    const t = handTransform();
-    expect(labelOf(t, 16)).toBe(1);
-    expect(labelOf(t, 15.0001)).toBe(1);
-    expect(labelOf(t, 15)).toBe(0);
-    expect(labelOf(t, -3)).toBe(0);
+    const { label } = handTransform();
+    expect(labelOf(label, 16)).toBe(1);
+    expect(labelOf(label, 15.0001)).toBe(1);
+    expect(labelOf(label, 15)).toBe(0);
+    expect(labelOf(label, -3)).toBe(0);
+  });
+
+  test('oneOf: positive exactly for the listed values, strings or numbers', () => {
+    const weather = { column: 'weather', oneOf: ['rain', 'snow'] };
+    expect(['rain', 'snow', 'Rain', 'sun', ''].map((v) => labelOf(weather, v))).toEqual([1, 1, 0, 0, 0]);
+    const grade = { column: 'grade', oneOf: [1, 2] };
+    expect([1, 2, 3, 1.5, 0].map((v) => labelOf(grade, v))).toEqual([1, 1, 0, 0, 0]);
   });
 });
 

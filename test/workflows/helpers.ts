@@ -29,10 +29,10 @@ import {
   type ShardRef,
   type TrainingPipelineInput,
 } from '../../contracts';
-import type { KeyRange } from '../../lib/data/partitions';
-import type { SourceSchema } from '../../lib/data/source-schema';
+import { describePartition, planKeyRanges } from '../../lib/data/partitions';
+import { sourceFrom, type SourceSchema } from '../../lib/data/source-schema';
 import { loadConfig } from '../../lib/config';
-import { parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { describeSource, parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { findTemporalCli } from '../../scripts/stack/temporal-cli';
 import type { trainingPipeline } from '../../workflows';
 
@@ -118,8 +118,8 @@ export interface Call {
 }
 
 export interface FakeOptions {
-  /** Ranges planIngest returns; default one per spec partition. */
-  ranges?: number;
+  /** Partitions planIngest returns; default one per spec partition. */
+  partitions?: number;
   /** Rows per ingested shard. */
   rowsPerShard?: number;
   /** Wraps each fake: throw, wait or count before (or instead of) the default. */
@@ -144,23 +144,22 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
   const rowsPerShard = options.rowsPerShard ?? 250;
   const defaults: AllActivities = {
     async planIngest(spec) {
-      const count = options.ranges ?? spec.source.partitions;
-      const ranges: KeyRange[] = Array.from({ length: count }, (_, partition) => ({ partition, lo: partition * 1000, hi: (partition + 1) * 1000 }));
+      const count = options.partitions ?? spec.source.partitions;
+      const key = spec.source.key ?? 'id';
+      const partitions = planKeyRanges(0, count * 1000 - 1, count).map((partition) => ({ partition, describe: describePartition(partition, key) }));
       const schema: SourceSchema = {
-        table: spec.source.table,
-        key: spec.source.key,
-        columns: [{ name: spec.source.key, kind: 'number', select: spec.source.key, wire: 'int8' }],
-        minKey: 0,
-        maxKey: count * 1000 - 1,
-        rows: count * rowsPerShard,
+        name: describeSource(spec.source),
+        from: sourceFrom(spec.source),
+        key,
+        columns: [{ name: key, kind: 'number', select: key, wire: 'int8' }],
       };
-      return { schema, ranges };
+      return { schema, partitions, rows: count * rowsPerShard };
     },
-    async ingestPartition({ range }): Promise<ShardRef> {
-      return { ...artifact(`shard-${range.partition}.arrow`), partition: range.partition, rows: rowsPerShard, quarantinedRows: 0 };
+    async ingestPartition({ partition }): Promise<ShardRef> {
+      return { ...artifact(`shard-${partition.partition}.arrow`), partition: partition.partition, rows: rowsPerShard, quarantinedRows: 0 };
     },
     async checkDataset({ spec, shards }) {
-      return { table: spec.source.table, shards, rows: shards.reduce((n, s) => n + s.rows, 0), quarantinedRows: 0, sha256: 'sha-dataset' };
+      return { source: describeSource(spec.source), shards, rows: shards.reduce((n, s) => n + s.rows, 0), quarantinedRows: 0, sha256: 'sha-dataset' };
     },
     async fitTransform({ dataset }) {
       return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };

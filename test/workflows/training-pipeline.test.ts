@@ -114,8 +114,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         ]);
         expect(maxInFlight).toBe(partitions);
         expect(
-          inputsOf<{ range: { partition: number } }>(calls, 'ingestPartition')
-            .map((i) => i.range.partition)
+          inputsOf<{ partition: { partition: number } }>(calls, 'ingestPartition')
+            .map((i) => i.partition.partition)
             .sort(),
         ).toEqual([0, 1, 2, 3]);
         // validate sees every shard; every shard is encoded; training and evaluation get every encoded shard.
@@ -214,12 +214,12 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
 
   test('progress query: statuses and done/total per stage while running and at the end; search attributes on the run', async () => {
     const ingestGate = gate();
-    // Fewer key ranges than the spec's 4 partitions (a small table): ingest counts planned ranges.
+    // Fewer partitions than the spec asks for (a small table): ingest counts the planned ones.
     await withPipeline(
       env,
       workflowBundle,
       flightsSpec(),
-      { ranges: 3, around: { ingestPartition: (_c, next) => ingestGate.promise.then(next) } },
+      { partitions: 3, around: { ingestPartition: (_c, next) => ingestGate.promise.then(next) } },
       async ({ handle }) => {
         const live = await eventually(
           'the planned ingest',
