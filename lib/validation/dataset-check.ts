@@ -9,7 +9,7 @@ import { describeSource, type PipelineSpec } from '../spec/pipeline-spec';
  * quarantine files, where every bad row waits with its reason). The dataset's hash is taken over
  * its shards' hashes in partition order, so it does not depend on which partition finished first.
  */
-export function checkDataset(spec: PipelineSpec, shardRefs: readonly ShardRef[]): DatasetRef {
+export function checkDataset(spec: PipelineSpec, shardRefs: readonly ShardRef[]): Omit<DatasetRef, 'statistics' | 'validation'> {
   const shards = [...shardRefs].sort((a, b) => a.partition - b.partition);
   const rows = shards.reduce((n, s) => n + s.rows, 0);
   const quarantinedRows = shards.reduce((n, s) => n + s.quarantinedRows, 0);
