@@ -1,13 +1,13 @@
 import type { CheckDatasetInput, DatasetRef } from '../contracts';
-import { checkDataset } from '../lib/validation/dataset-check';
-import type { ActivityDeps } from './support/activity-deps';
+import { validateDataset } from '../lib/validation/validate-dataset';
+import { db, type ActivityDeps } from './support/activity-deps';
 import { runActivity } from './support/run-task';
 
-/** The validate stage: the dataset as a whole against the spec's thresholds. */
-export function createValidateActivities(_deps: ActivityDeps) {
+/** The validate stage: the dataset as a whole against the spec's thresholds, its schema and the last dataset. */
+export function createValidateActivities(deps: ActivityDeps) {
   return {
-    async checkDataset({ spec, shards }: CheckDatasetInput): Promise<DatasetRef> {
-      return runActivity(async () => checkDataset(spec, shards));
+    async checkDataset({ runId, spec, shards }: CheckDatasetInput): Promise<DatasetRef> {
+      return runActivity(() => validateDataset({ pool: db(deps), artifactRoot: deps.artifactRoot, runId, spec, shards }));
     },
   };
 }

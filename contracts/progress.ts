@@ -21,6 +21,8 @@ export interface PipelineProgress {
   stages: Record<StageName, StageProgress>;
   rows?: number;
   quarantinedRows?: number;
+  /** Data validation warnings (anomalies of severity warn) of this run's dataset. */
+  validationWarnings?: number;
   trainLoss?: number[];
   backend?: string;
   metrics?: EvaluationMetrics;

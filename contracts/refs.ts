@@ -19,6 +19,8 @@ export interface ShardRef extends ArtifactRef {
   /** Rows that were malformed and went to `quarantine` instead. */
   quarantinedRows: number;
   quarantine?: ArtifactRef;
+  /** Mergeable statistics of the shard's rows (lib/statistics), every column but the row id. */
+  statistics: ArtifactRef;
 }
 
 export interface DatasetRef {
@@ -29,6 +31,10 @@ export interface DatasetRef {
   quarantinedRows: number;
   /** Hash over the shard hashes: identifies the data a model was trained on. */
   sha256: string;
+  /** The shards' statistics merged: the statistics of the whole dataset. */
+  statistics: ArtifactRef;
+  /** Schema and drift checks: the report, and how many anomalies were errors (none, or the run had failed) and warnings. */
+  validation: { report: ArtifactRef; errors: number; warnings: number };
 }
 
 /** The fitted transform (scalers, vocabularies) as a JSON artifact, loaded again at serving time. */

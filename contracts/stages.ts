@@ -23,6 +23,8 @@ export interface IngestPartitionInput {
 
 // validate
 export interface CheckDatasetInput {
+  /** The pipeline run: its dataset record's key. */
+  runId: string;
   spec: PipelineSpec;
   shards: ShardRef[];
 }
@@ -130,5 +132,7 @@ export interface TrainingPipelineResult {
   backend: string;
   rows: number;
   quarantinedRows: number;
+  /** Data validation anomalies of severity warn (`pipewright report <run-id>` lists them). */
+  validationWarnings: number;
   stageSeconds: Record<StageName, number>;
 }

@@ -23,9 +23,11 @@ export async function trainingPipeline({ spec, queues }: TrainingPipelineInput):
     const shards = await tracker.stage('ingest', spec.source.partitions, 'partitions', (stage) => ingestSource(spec, queues, stage));
 
     const dataset = await tracker.stage('validate', 1, 'checks', () =>
-      stageActivities('validate', queues).checkDataset.executeWithOptions({ summary: 'quarantine threshold and dataset hash' }, [{ spec, shards }]),
+      stageActivities('validate', queues).checkDataset.executeWithOptions({ summary: 'statistics, schema and drift checks, quarantine threshold' }, [
+        { runId, spec, shards },
+      ]),
     );
-    tracker.update({ rows: dataset.rows, quarantinedRows: dataset.quarantinedRows });
+    tracker.update({ rows: dataset.rows, quarantinedRows: dataset.quarantinedRows, validationWarnings: dataset.validation.warnings });
 
     const { transform, encoded } = await tracker.stage('transform', dataset.shards.length + 1, 'shards', (stage) =>
       transformDataset(spec, dataset, queues, stage),
@@ -56,8 +58,17 @@ export async function trainingPipeline({ spec, queues }: TrainingPipelineInput):
 
     tracker.finish();
     await registry.recordRunFinished({ runId, status: 'succeeded', metrics, stageSeconds: tracker.stageSeconds() });
-    const { rows, quarantinedRows } = dataset;
-    return { runId, model: deployed, metrics, backend: model.backend, rows, quarantinedRows, stageSeconds: tracker.stageSeconds() };
+    const { rows, quarantinedRows, validation } = dataset;
+    return {
+      runId,
+      model: deployed,
+      metrics,
+      backend: model.backend,
+      rows,
+      quarantinedRows,
+      validationWarnings: validation.warnings,
+      stageSeconds: tracker.stageSeconds(),
+    };
   } catch (err) {
     const { status, stage, message, failure } = tracker.fail(err);
     // Recorded even when the run was cancelled, so the run log never shows it as still running.

@@ -23,9 +23,11 @@ export class ShardWriter {
     this.done = finished(out);
   }
 
-  /** Writes one batch; `columns` are in schema order and all `length` long. */
-  write(columns: Data[], length: number): void {
-    this.writer.write(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: columns })));
+  /** Writes one batch; `columns` are in schema order and all `length` long. Returns the batch, for a caller that also reads it. */
+  write(columns: Data[], length: number): RecordBatch {
+    const batch = new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children: columns }));
+    this.writer.write(batch);
+    return batch;
   }
 
   async close(): Promise<void> {

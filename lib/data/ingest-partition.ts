@@ -4,6 +4,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { asSourceError } from './source-errors';
 import { ArtifactStore } from '../artifacts/artifact-store';
 import type { ShardRef } from '../../contracts/refs';
+import { accumulateStatistics, createStatistics } from '../statistics/dataset-stats';
 import { ShardWriter } from './arrow-shards';
 import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
 import { partitionSelect } from './partition-sql';
@@ -153,6 +154,8 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
   const client = new Client({ connectionString: input.databaseUrl });
   await client.connect();
   const quarantined = await QuarantineFile.open(store);
+  // Statistics of every column but the row id (columns[0]), gathered from the batches as they are written.
+  const statistics = createStatistics(input.schema.columns.slice(1));
   let rows = 0;
   try {
     const { columns } = input.schema;
@@ -160,6 +163,9 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
     await client.query('BEGIN READ ONLY');
     const shard = await store.putFile('shards', '.arrows', async (tmp) => {
       const writer = new ShardWriter(tmp, shardSchema(columns));
+      const write = (batch: { columns: Data[]; length: number }): void => {
+        accumulateStatistics(statistics, writer.write(batch.columns, batch.length));
+      };
       const builder = new ShardBatchBuilder(columns, input.batchRows);
       const reader = new CopyBinaryReader(columns.length);
       const onTuple = (buf: Buffer, starts: Int32Array, lengths: Int32Array): void => {
@@ -171,22 +177,28 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
         }
         rows++;
         if (builder.full) {
-          const batch = builder.flush();
-          writer.write(batch.columns, batch.length);
+          write(builder.flush());
           progress(rows);
         }
       };
       for await (const chunk of client.query(copyTo(sql))) reader.push(chunk as Buffer, onTuple);
       reader.end();
       // Always write the last (possibly empty) batch so even an empty shard carries its schema.
-      const last = builder.flush();
-      writer.write(last.columns, last.length);
+      write(builder.flush());
       await writer.close();
     });
     await client.query('COMMIT');
     const quarantine = await quarantined.commit();
+    const statisticsRef = await store.putJson('statistics', statistics);
     progress(rows);
-    return { ...shard, partition: input.partition.partition, rows, quarantinedRows: quarantined.count, ...(quarantine ? { quarantine } : {}) };
+    return {
+      ...shard,
+      partition: input.partition.partition,
+      rows,
+      quarantinedRows: quarantined.count,
+      statistics: statisticsRef,
+      ...(quarantine ? { quarantine } : {}),
+    };
   } catch (err) {
     quarantined.discard();
     throw asSourceError(err, input.schema.name);

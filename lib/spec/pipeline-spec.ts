@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation/checks';
 
 /**
  * The pipeline spec: what a user writes in examples/*.json. Every object is strict so that a
@@ -123,6 +124,8 @@ export const pipelineSpecSchema = z
         seed: z.number().int().default(7),
       })
       .strict(),
+    /** Schema and drift checks on every run's dataset: severities and thresholds (lib/validation/checks.ts). */
+    validation: validationChecksSchema.default(DEFAULT_VALIDATION_CHECKS),
     quarantine: z
       .object({
         /** Fail the run when more than this fraction of rows is malformed. */

@@ -7,7 +7,7 @@ export function printStackInfo(info: StackInfo, home: string): void {
   console.log('\npipewright is up:');
   console.log(`  Temporal      ${info.temporalAddress} (namespace ${info.namespace})`);
   if (info.uiUrl) console.log(`  Web UI        ${info.uiUrl}`);
-  console.log(`  PostgreSQL    ${redact(info.databaseUrl)}`);
+  console.log(`  PostgreSQL    ${redact(info.databaseUrl)}  (\`pipewright db\` prints it with the password; \`pipewright db --psql\` opens psql)`);
   if (info.serveUrl) console.log(`  Model server  ${info.serveUrl}/v1/models/{name}:predict`);
   console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
 }
@@ -23,6 +23,10 @@ export function printResult(result: TrainingPipelineResult, link: string | undef
   );
   console.log(`  Metrics  ${formatMetrics(result.metrics)}`);
   console.log(`  Rows     ${result.rows} ingested, ${result.quarantinedRows} quarantined`);
+  const warnings = result.validationWarnings ?? 0;
+  console.log(
+    `  Data     ${warnings === 0 ? 'no validation warnings' : `${warnings} validation warning${warnings === 1 ? '' : 's'}`} (pipewright report ${result.runId})`,
+  );
   console.log(
     `  Stages   ${Object.entries(result.stageSeconds)
       .map(([s, t]) => `${s} ${t.toFixed(1)}s`)

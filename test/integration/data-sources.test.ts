@@ -6,6 +6,7 @@ import { readShardBatches } from '../../lib/data/arrow-shards';
 import { ingestPartition } from '../../lib/data/ingest-partition';
 import { planPartitions } from '../../lib/data/partition-planner';
 import { inspectSource, type SourceSchema } from '../../lib/data/source-schema';
+import { mergeShardStatistics } from '../../lib/validation/dataset-statistics';
 import { artifactPath } from '../../lib/artifacts/artifact-store';
 import { PIPELINE_INPUT_ERROR } from '../../contracts/failures';
 import { parsePipelineSpec, ROW_HASH_COLUMN, type PipelineSpec } from '../../lib/spec/pipeline-spec';
@@ -156,6 +157,30 @@ describe('partitions of equal work', () => {
       .map((line) => (JSON.parse(line) as { reason: string }).reason);
     expect(reasons).toHaveLength(ROWS / 250);
     expect(new Set(reasons)).toEqual(new Set(['"weather" is null']));
+  });
+});
+
+describe('statistics gathered while ingesting', () => {
+  test("the shards' statistics merge to the statistics of the whole table, as SQL computes them", async () => {
+    const spec = specFor({ table: 'it_src_skewed', key: 'k' });
+    const { shards } = await ingestAll(spec, 'k');
+    const { statistics } = await mergeShardStatistics(artifactRoot, shards);
+    const { rows } = await stack.db.query<{ n: string; lo: number; hi: number; mean: number; variance: number }>(
+      'SELECT count(*)::text AS n, min(x) AS lo, max(x) AS hi, avg(x) AS mean, var_pop(x) AS variance FROM it_src_skewed',
+    );
+    const sql = rows[0]!;
+    expect(statistics.state.rows).toBe(Number(sql.n));
+    const x = statistics.summary.columns.x!;
+    if (x.kind === 'text') throw new Error('x should be numeric');
+    expect([x.count, x.min, x.max]).toEqual([Number(sql.n), sql.lo, sql.hi]);
+    expect(x.mean).toBeCloseTo(sql.mean, 9);
+    expect(x.variance).toBeCloseTo(sql.variance, 9);
+    const weather = statistics.summary.columns.weather!;
+    if (weather.kind !== 'text') throw new Error('weather should be text');
+    const counts = await stack.db.query<{ value: string; n: string }>('SELECT weather AS value, count(*)::text AS n FROM it_src_skewed GROUP BY weather');
+    expect(Object.fromEntries(weather.topK.map((t) => [t.value, t.count]))).toEqual(Object.fromEntries(counts.rows.map((r) => [r.value, Number(r.n)])));
+    // The key is the row identity, not a feature: it has no statistics.
+    expect(Object.keys(statistics.summary.columns).sort()).toEqual(['weather', 'x', 'y']);
   });
 });
 

@@ -12,6 +12,7 @@ const shard = (partition: number, rows: number, quarantinedRows = 0): ShardRef =
   partition,
   rows,
   quarantinedRows,
+  statistics: { uri: `file:///s/${partition}.json`, sha256: 's', bytes: 1 },
   ...(quarantinedRows ? { quarantine: { uri: `file:///q/${partition}.ndjson`, sha256: 'q', bytes: 1 } } : {}),
 });
 

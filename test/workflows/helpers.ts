@@ -156,10 +156,24 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
       return { schema, partitions, rows: count * rowsPerShard };
     },
     async ingestPartition({ partition }): Promise<ShardRef> {
-      return { ...artifact(`shard-${partition.partition}.arrow`), partition: partition.partition, rows: rowsPerShard, quarantinedRows: 0 };
+      return {
+        ...artifact(`shard-${partition.partition}.arrow`),
+        partition: partition.partition,
+        rows: rowsPerShard,
+        quarantinedRows: 0,
+        statistics: artifact(`statistics-${partition.partition}.json`),
+      };
     },
     async checkDataset({ spec, shards }) {
-      return { source: describeSource(spec.source), shards, rows: shards.reduce((n, s) => n + s.rows, 0), quarantinedRows: 0, sha256: 'sha-dataset' };
+      return {
+        source: describeSource(spec.source),
+        shards,
+        rows: shards.reduce((n, s) => n + s.rows, 0),
+        quarantinedRows: 0,
+        sha256: 'sha-dataset',
+        statistics: artifact('statistics.json'),
+        validation: { report: artifact('validation.json'), errors: 0, warnings: 1 },
+      };
     },
     async fitTransform({ dataset }) {
       return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };
