@@ -1,4 +1,5 @@
 import type { RegisteredModel, RegisterInput, RunFinished, RunStarted } from '../contracts';
+import { storeSteps } from '../lib/cache/step-cache';
 import { registerModelVersion } from '../lib/registry/model-registry';
 import { recordRunFinished, recordRunStarted } from '../lib/registry/run-log';
 import { db, type ActivityDeps } from './support/activity-deps';
@@ -18,6 +19,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
     async registerModel(input: RegisterInput): Promise<RegisteredModel> {
       return runActivity(async () => {
         const row = await registerModelVersion(db(deps), input);
+        await storeSteps(db(deps), input.runId, input.computedSteps);
         return { name: row.name, version: row.version };
       });
     },

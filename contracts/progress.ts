@@ -12,6 +12,8 @@ export interface StageProgress {
   total: number;
   unit: string;
   seconds: number;
+  /** Units reused from the step cache instead of computed. */
+  cached?: number;
 }
 
 export interface PipelineProgress {

@@ -3,6 +3,8 @@
  * rows, tensors and weights stay in the artifact store.
  */
 import type { Partition } from '../lib/data/partitions';
+import type { StepEntry } from '../lib/cache/step-cache';
+import type { StepKeys } from '../lib/cache/step-keys';
 import type { SourceSchema } from '../lib/data/source-schema';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import type { StageName } from './progress';
@@ -27,6 +29,26 @@ export interface CheckDatasetInput {
   runId: string;
   spec: PipelineSpec;
   shards: ShardRef[];
+  /** Look up finished steps to reuse (false: `--no-cache`, every step runs). */
+  reuseSteps: boolean;
+}
+/** A step result found in the step cache, and the run that computed it. */
+export interface Reused<T> {
+  result: T;
+  runId: string;
+}
+/** The run's step-cache keys, and the results it may reuse instead of computing them. */
+export interface StepReuse {
+  keys: StepKeys;
+  fit?: Reused<TransformRef>;
+  /** By partition. */
+  apply: Record<number, Reused<EncodedShardRef>>;
+  train?: Reused<TrainModelResult>;
+  evaluate?: Reused<EvaluateResult>;
+}
+export interface ValidatedDataset {
+  dataset: DatasetRef;
+  steps: StepReuse;
 }
 
 // transform
@@ -110,6 +132,8 @@ export interface RegisterInput {
   metrics: EvaluationMetrics;
   datasetSha256: string;
   spec: PipelineSpec;
+  /** Step results this run computed, for the step cache (recorded with the version). */
+  computedSteps: StepEntry[];
 }
 
 // deploy
@@ -122,6 +146,8 @@ export interface DeployResult extends RegisteredModel {
 export interface TrainingPipelineInput {
   /** A spec that already passed validation on the client (parsePipelineSpec). */
   spec: PipelineSpec;
+  /** Reuse finished steps from earlier runs with the same inputs (default true; `--no-cache` sets false). */
+  reuseSteps?: boolean;
   /** Task queue of each pool, resolved by the client so workflow code reads no environment. */
   queues: PoolQueues;
 }

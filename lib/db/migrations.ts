@@ -45,6 +45,61 @@ const MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
     `,
   },
+  {
+    // Rows `pipewright load` could not load, kept with the reason instead of being dropped.
+    id: 2,
+    sql: `
+      CREATE TABLE pipewright_load_rejects (
+        table_name  text NOT NULL,
+        line        bigint NOT NULL,  -- CSV: the line the record starts on (header = 1); Parquet: the row number, from 1
+        reason      text NOT NULL,    -- wrong_field_count | invalid_value | null_value | malformed_csv
+        column_name text,             -- the column whose value did not fit
+        message     text NOT NULL,
+        fields      jsonb,            -- the record as read: an array (CSV) or column -> value (Parquet)
+        raw         text,             -- the line as it is in the file, when it could not be split into fields
+        loaded_at   timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX pipewright_load_rejects_table_line ON pipewright_load_rejects (table_name, line);
+    `,
+  },
+  {
+    // Each run's dataset (statistics, validation report) and each pipeline's schema: lib/registry/dataset-registry.ts.
+    id: 3,
+    sql: `
+      CREATE TABLE pipewright_datasets (
+        run_id           text PRIMARY KEY,
+        pipeline         text NOT NULL,
+        source           text NOT NULL,
+        rows             bigint NOT NULL,
+        quarantined_rows bigint NOT NULL,
+        sha256           text NOT NULL,
+        statistics_uri   text NOT NULL,
+        validation_uri   text NOT NULL,
+        passed           boolean NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX pipewright_datasets_pipeline ON pipewright_datasets (pipeline, created_at DESC);
+      CREATE TABLE pipewright_schemas (
+        pipeline   text PRIMARY KEY,
+        schema     jsonb NOT NULL,
+        run_id     text NOT NULL,  -- the run whose statistics it was inferred from, or accepted from
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    // Results of finished steps by cache key, reused by later runs with the same key: lib/cache/step-cache.ts.
+    id: 4,
+    sql: `
+      CREATE TABLE pipewright_step_cache (
+        key        text PRIMARY KEY,
+        step       text NOT NULL,
+        result     jsonb NOT NULL,
+        run_id     text NOT NULL,  -- the run that computed it
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<void> {

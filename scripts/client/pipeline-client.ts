@@ -25,6 +25,8 @@ export function workflowIdFor(spec: PipelineSpec, now = new Date()): string {
 export interface StartOptions {
   /** Task-queue prefix of the pools that should run it (PIPEWRIGHT_QUEUE_PREFIX; default `pipewright-`). */
   queuePrefix?: string;
+  /** false: compute every step, reusing nothing from the step cache (`--no-cache`). */
+  reuseSteps?: boolean;
 }
 
 export async function startTrainingPipeline(client: Client, spec: PipelineSpec, options: StartOptions = {}): Promise<WorkflowHandle<typeof trainingPipeline>> {
@@ -33,7 +35,7 @@ export async function startTrainingPipeline(client: Client, spec: PipelineSpec, 
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
     taskQueue: queues.orchestrator,
     workflowId: workflowIdFor(spec),
-    args: [{ spec, queues }],
+    args: [{ spec, queues, ...(options.reuseSteps === false ? { reuseSteps: false } : {}) }],
     staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${describeSource(spec.source)}\`${spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
     staticDetails: `Spec:\n\`\`\`json\n${JSON.stringify(spec, null, 2)}\n\`\`\``,
     typedSearchAttributes: [

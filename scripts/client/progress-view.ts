@@ -8,13 +8,19 @@ function bar(done: number, total: number): string {
   return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
 }
 
+/** " (cached)" when every unit came from the step cache, " (3 cached)" when some did. */
+function cachedNote(s: StageProgress): string {
+  if (!s.cached) return '';
+  return s.cached >= s.total ? ' (cached)' : ` (${s.cached} cached)`;
+}
+
 /** One line per stage: a bar, units done, time taken. */
 export function renderProgress(p: PipelineProgress): string[] {
   return STAGES.map((name) => {
     const s = p.stages[name];
     const mark = MARKS[s.status];
     const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
-    return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}`;
+    return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}${cachedNote(s)}`;
   });
 }
 
@@ -41,7 +47,7 @@ export class ProgressPrinter {
       if ((s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') && !this.reported.has(name)) {
         this.reported.add(name);
         this.out.write(
-          `${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s` : ` (${s.status})`}\n`,
+          `${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s${cachedNote(s)}` : ` (${s.status})`}\n`,
         );
       }
     }

@@ -14,6 +14,8 @@ export interface DemoOptions {
   once: boolean;
   /** Load only the first N flights (into table flights_N) instead of all 3M. */
   rows?: number;
+  /** Compute every step even where an earlier demo run's results would do. */
+  noCache?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const spec = await readSpecFile(path.join(__dirname, '..', '..', '..', 'examples', 'flights.json'));
     spec.source.table = table;
     const pipelineStarted = Date.now();
-    const result = await runOnTarget(target, spec);
+    const result = await runOnTarget(target, spec, { reuseSteps: !options.noCache });
     console.log(`  Pipeline wall time ${((Date.now() - pipelineStarted) / 1000).toFixed(1)}s`);
 
     const model = modelNameOf(spec);

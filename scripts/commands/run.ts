@@ -18,10 +18,10 @@ export async function readSpecFile(file: string): Promise<PipelineSpec> {
 }
 
 /** Starts the pipeline on `target`, shows progress, prints the outcome. */
-export async function runOnTarget(target: Target, spec: PipelineSpec): Promise<TrainingPipelineResult> {
+export async function runOnTarget(target: Target, spec: PipelineSpec, options: { reuseSteps?: boolean } = {}): Promise<TrainingPipelineResult> {
   const client = await connectClient(target.temporalAddress, target.namespace);
   try {
-    const handle = await startTrainingPipeline(client, spec, { queuePrefix: target.queuePrefix });
+    const handle = await startTrainingPipeline(client, spec, { queuePrefix: target.queuePrefix, ...options });
     const link = webUiLink(target.uiUrl, target.namespace, handle.workflowId);
     console.log(`Started ${handle.workflowId}${link ? `\n  Web UI: ${link}` : ''}`);
     const disarm = onInterrupt(() => leaveRunning(handle.workflowId, link, target));
@@ -55,14 +55,14 @@ async function leaveRunning(runId: string, link: string | undefined, target: Tar
 }
 
 /** `pipewright run <spec.json>`. */
-export async function runCommand(specFile: string | undefined, options: { limit?: number }): Promise<number> {
-  if (!specFile) throw new Error('usage: pipewright run <spec.json> [--limit N]');
+export async function runCommand(specFile: string | undefined, options: { limit?: number; noCache?: boolean }): Promise<number> {
+  if (!specFile) throw new Error('usage: pipewright run <spec.json> [--limit N] [--no-cache]');
   const spec = await readSpecFile(specFile);
   if (options.limit !== undefined) spec.source.limit = options.limit;
   const config = loadConfig();
   const target = await resolveTarget(config, true, (l) => console.log(l));
   try {
-    await runOnTarget(target, spec);
+    await runOnTarget(target, spec, { reuseSteps: !options.noCache });
     return 0;
   } finally {
     await target.ownStack?.stop();

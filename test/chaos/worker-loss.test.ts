@@ -53,7 +53,7 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
   // Small batches make each epoch long enough (seconds) to be caught in the middle.
   const spec = flightsSpec(TABLE, { name: 'flights_chaos', model: { type: 'mlp', hidden: [32], epochs: 3, batchSize: 64, learningRate: 0.005, seed: 7 } });
 
-  const handle = await startTrainingPipeline(stack.client, spec, { queuePrefix: PREFIX });
+  const handle = await startTrainingPipeline(stack.client, spec, { queuePrefix: PREFIX, reuseSteps: false });
   // Wait until the second epoch is running on the gpu worker, then kill that worker outright.
   await waitFor(
     'the second training epoch to start',
@@ -86,8 +86,9 @@ test('a gpu worker killed mid-epoch costs one retried epoch, not the run, and th
   expect(retried.length).toBeGreaterThanOrEqual(1);
   expect(retried.map((a) => a.identity)).toContain(workerIdentity('gpu', os.hostname(), replacement.child.pid!));
 
-  // Resumed from the checkpoint with the same seeds: the same model an uninterrupted run trains.
-  const reference = await watchPipeline(await startTrainingPipeline(stack.client, spec), false);
+  // Resumed from the checkpoint with the same seeds: the same model an uninterrupted run trains
+  // (trained again, not taken from the step cache).
+  const reference = await watchPipeline(await startTrainingPipeline(stack.client, spec, { reuseSteps: false }), false);
   const versions = await listModelVersions(stack.db, 'flights_chaos');
   const chaosModel = versions.find((v) => v.version === result.model.version)!;
   const referenceModel = versions.find((v) => v.version === reference.model.version)!;

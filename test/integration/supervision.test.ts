@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 test('a pool killed under `up` is restarted, and a run started before the kill completes', async () => {
-  const handle = await startTrainingPipeline(stack.client, slowSpec('flights_supervised'));
+  const handle = await startTrainingPipeline(stack.client, slowSpec('flights_supervised'), { reuseSteps: false });
   await waitFor('the run to reach training', 120_000, async () => ((await handle.query(progressQuery)).stage === 'train' ? true : undefined), 100);
 
   const victim = stackInfo(stack.home).processes['pool-orchestrator']!;

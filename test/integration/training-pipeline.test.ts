@@ -24,7 +24,8 @@ beforeAll(async () => {
   stack = await openTestStack();
   const load = await ensureFlightsTable(stack.db, TABLE, 50_000);
   expect(load.rows).toBe(50_000);
-  const handle = await startTrainingPipeline(stack.client, flightsSpec(TABLE));
+  // Every step computed, whatever other suites left in the step cache.
+  const handle = await startTrainingPipeline(stack.client, flightsSpec(TABLE), { reuseSteps: false });
   firstWorkflowId = handle.workflowId;
   first = await watchPipeline(handle, false);
 });
@@ -84,7 +85,7 @@ describe('trainingPipeline on a real Temporal dev server and PostgreSQL (50k fli
   });
 
   test('the same spec on the same data yields a bit-identical model (seeded, content-addressed)', async () => {
-    const again = await watchPipeline(await startTrainingPipeline(stack.client, flightsSpec(TABLE)), false);
+    const again = await watchPipeline(await startTrainingPipeline(stack.client, flightsSpec(TABLE), { reuseSteps: false }), false);
     const versions = await listModelVersions(stack.db, 'flights');
     const a = versions.find((v) => v.version === first.model.version)!;
     const b = versions.find((v) => v.version === again.model.version)!;
@@ -93,6 +94,34 @@ describe('trainingPipeline on a real Temporal dev server and PostgreSQL (50k fli
     expect(b.transformSha256).toBe(a.transformSha256);
     expect(b.modelSha256).toBe(a.modelSha256);
     expect(again.metrics).toEqual(first.metrics);
+  });
+});
+
+describe('the step cache', () => {
+  test('a run with unchanged data and spec reuses every step after ingest and deploys the same model as a new version', async () => {
+    const handle = await startTrainingPipeline(stack.client, flightsSpec(TABLE));
+    const cached = await watchPipeline(handle, false);
+    const progress = await handle.query(progressQuery);
+    expect(progress.stages.transform).toMatchObject({ status: 'done', cached: progress.stages.transform.total });
+    expect(progress.stages.train).toMatchObject({ status: 'done', cached: 1 });
+    expect(progress.stages.evaluate).toMatchObject({ status: 'done', cached: 1 });
+    // No training child, no fit: the history schedules only ingest, validate, register, deploy and the run log.
+    await expect(stack.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).rejects.toThrow();
+    const history = await handle.fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : [],
+    );
+    expect(new Set(scheduled)).toEqual(
+      new Set(['recordRunStarted', 'planIngest', 'ingestPartition', 'checkDataset', 'registerModel', 'deployModel', 'recordRunFinished']),
+    );
+    const versions = await listModelVersions(stack.db, 'flights');
+    const reused = versions.find((v) => v.version === cached.model.version)!;
+    const original = versions.find((v) => v.version === first.model.version)!;
+    expect(reused.modelSha256).toBe(original.modelSha256);
+    expect(cached.metrics).toEqual(first.metrics);
+    // `--no-cache` is the CLI's way to the same choice as reuseSteps: false above.
+    const help = await execFileAsync(process.execPath, [CLI, '--help']);
+    expect(help.stdout).toContain('--no-cache');
   });
 });
 

@@ -29,6 +29,7 @@ import {
   type ShardRef,
   type TrainingPipelineInput,
 } from '../../contracts';
+import type { StepKeys } from '../../lib/cache/step-keys';
 import { describePartition, planKeyRanges } from '../../lib/data/partitions';
 import { sourceFrom, type SourceSchema } from '../../lib/data/source-schema';
 import { loadConfig } from '../../lib/config';
@@ -122,6 +123,8 @@ export interface FakeOptions {
   partitions?: number;
   /** Rows per ingested shard. */
   rowsPerShard?: number;
+  /** The workflow input's reuseSteps (default: left out, i.e. reuse). */
+  reuseSteps?: boolean;
   /** Wraps each fake: throw, wait or count before (or instead of) the default. */
   around?: Partial<{ [K in keyof AllActivities]: (call: Call, next: () => ReturnType<AllActivities[K]>) => ReturnType<AllActivities[K]> }>;
 }
@@ -133,7 +136,17 @@ export const FAKE_METRICS = { auc: 0.75, logLoss: 0.48, accuracy: 0.8, positiveR
 export const FAKE_VERSION = 3;
 export const FAKE_BACKEND = 'fake-cpu';
 
-const artifact = (name: string): { uri: string; sha256: string; bytes: number } => ({ uri: `file:///fake/${name}`, sha256: `sha-${name}`, bytes: 100 });
+/** Step-cache keys named after their step, so a test can tell which result was stored under which key. */
+export function fakeStepKeys(shards: ReadonlyArray<{ partition: number }>): StepKeys {
+  return {
+    fit: 'key-fit',
+    apply: Object.fromEntries(shards.map((s) => [s.partition, `key-apply-${s.partition}`])),
+    train: 'key-train',
+    evaluate: 'key-evaluate',
+  };
+}
+
+export const artifact = (name: string): { uri: string; sha256: string; bytes: number } => ({ uri: `file:///fake/${name}`, sha256: `sha-${name}`, bytes: 100 });
 
 /**
  * Fake activities by their real names, recording every call (name, input, attempt) in `calls`.
@@ -165,7 +178,7 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
       };
     },
     async checkDataset({ spec, shards }) {
-      return {
+      const dataset = {
         source: describeSource(spec.source),
         shards,
         rows: shards.reduce((n, s) => n + s.rows, 0),
@@ -174,6 +187,7 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
         statistics: artifact('statistics.json'),
         validation: { report: artifact('validation.json'), errors: 0, warnings: 1 },
       };
+      return { dataset, steps: { keys: fakeStepKeys(shards), apply: {} } };
     },
     async fitTransform({ dataset }) {
       return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };
@@ -243,7 +257,11 @@ export function withPipeline<T>(
   body: (run: PipelineRun) => Promise<T>,
 ): Promise<T> {
   return withWorker(env, workflowBundle, fakes, async ({ taskQueue, calls }) => {
-    const input: TrainingPipelineInput = { spec, queues: sameQueueForEveryPool(taskQueue) };
+    const input: TrainingPipelineInput = {
+      spec,
+      queues: sameQueueForEveryPool(taskQueue),
+      ...(fakes.reuseSteps !== undefined ? { reuseSteps: fakes.reuseSteps } : {}),
+    };
     const handle = await env.client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
       taskQueue,
       workflowId: taskQueue,

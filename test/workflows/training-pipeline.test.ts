@@ -25,6 +25,7 @@ import {
 } from '../../contracts';
 import { PipelineInputError } from '../../lib/errors';
 import {
+  artifact,
   bundleWorkflows,
   eventually,
   FAKE_BACKEND,
@@ -156,6 +157,12 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           trainSeconds: 1.5,
           finalLoss: fakeLoss(2),
         });
+        // Everything after validate was computed, so the step cache learns every step under its key.
+        expect(registered!.computedSteps.map((e) => e.key).sort()).toEqual(
+          ['key-apply-0', 'key-apply-1', 'key-apply-2', 'key-apply-3', 'key-evaluate', 'key-fit', 'key-train'].sort(),
+        );
+        expect(registered!.computedSteps.find((e) => e.key === 'key-train')!.result).toMatchObject({ model: { uri: 'file:///fake/checkpoint-2' } });
+        expect(inputsOf<{ reuseSteps: boolean }>(calls, 'checkDataset')[0]!.reuseSteps).toBe(true);
         expect(inputsOf<RunStarted>(calls, 'recordRunStarted')[0]).toMatchObject({ runId: handle.workflowId, pipeline: 'flights', spec });
         expect(inputsOf<RunFinished>(calls, 'recordRunFinished')[0]).toMatchObject({ runId: handle.workflowId, status: 'succeeded', metrics: FAKE_METRICS });
 
@@ -173,6 +180,76 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         for (const s of Object.values(result.stageSeconds)) expect(s).toBeGreaterThanOrEqual(0);
       },
     );
+  });
+
+  test('reuses cached steps: no fit, no encoding of cached shards, no training child, no evaluation; progress and details say so', async () => {
+    const spec = flightsSpec();
+    const earlier = 'flights-earlier-run';
+    const transform = { ...artifact('cached-transform.json'), inputDim: 12, trainRows: 800 };
+    const model = { ...artifact('cached-model'), epoch: 1, backend: FAKE_BACKEND, epochs: 2, trainSamples: 1600, trainSeconds: 1, finalLoss: 0.3 };
+    const cachedMetrics = { ...FAKE_METRICS, auc: 0.77 };
+    await withPipeline(
+      env,
+      workflowBundle,
+      spec,
+      {
+        around: {
+          // Every step cached except shard 3's encoding.
+          checkDataset: async (_call, next) => {
+            const validated = await next();
+            const encoded = (p: number): EncodedShardRef => ({ ...artifact(`cached-encoded-${p}`), partition: p, trainRows: 200, testRows: 50 });
+            return {
+              ...validated,
+              steps: {
+                ...validated.steps,
+                fit: { result: transform, runId: earlier },
+                apply: { 0: { result: encoded(0), runId: earlier }, 1: { result: encoded(1), runId: earlier }, 2: { result: encoded(2), runId: earlier } },
+                train: { result: { model, losses: [0.5, 0.3] }, runId: earlier },
+                evaluate: { result: { ...cachedMetrics, backend: FAKE_BACKEND }, runId: earlier },
+              },
+            };
+          },
+        },
+      },
+      async ({ handle, calls }) => {
+        const result = await handle.result();
+        expect(collapsed(calls)).toEqual([
+          'recordRunStarted',
+          'planIngest',
+          'ingestPartition',
+          'checkDataset',
+          'applyTransform',
+          'registerModel',
+          'deployModel',
+          'recordRunFinished',
+        ]);
+        // The one shard not cached is encoded with the cached transform.
+        expect(inputsOf<{ shard: ShardRef; transform: { uri: string } }>(calls, 'applyTransform').map((i) => [i.shard.partition, i.transform.uri])).toEqual([
+          [3, transform.uri],
+        ]);
+        await expect(env.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).rejects.toThrow();
+        const [registered] = inputsOf<RegisterInput>(calls, 'registerModel');
+        expect(registered).toMatchObject({ model, transform, metrics: cachedMetrics });
+        expect(registered!.computedSteps.map((e) => e.key)).toEqual(['key-apply-3']);
+        expect(result.metrics).toEqual(cachedMetrics);
+        const progress = await handle.query(progressQuery);
+        expect(progress.stages.transform).toMatchObject({ status: 'done', done: 5, total: 5, cached: 4 });
+        expect(progress.stages.train).toMatchObject({ status: 'done', cached: 1 });
+        expect(progress.stages.evaluate).toMatchObject({ status: 'done', cached: 1 });
+        expect(progress.trainLoss).toEqual([0.5, 0.3]);
+        // What the Web UI shows as the run's current details comes from the built-in metadata query.
+        const { currentDetails: details } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(details).toContain('Reused from the step cache');
+        expect(details).toContain(`trained model, from run \`${earlier}\``);
+      },
+    );
+  });
+
+  test('--no-cache: the workflow asks for no reuse', async () => {
+    await withPipeline(env, workflowBundle, flightsSpec(), { reuseSteps: false }, async ({ handle, calls }) => {
+      await handle.result();
+      expect(inputsOf<{ reuseSteps: boolean }>(calls, 'checkDataset')[0]!.reuseSteps).toBe(false);
+    });
   });
 
   test('trains in a child workflow <id>-train of type trainModel whose epochs show in the parent progress as they end', async () => {

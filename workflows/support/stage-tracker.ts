@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   epochFinishedSignal,
   isPipelineInputFailure,
@@ -19,6 +19,8 @@ export interface StageHandle {
   setTotal(total: number): void;
   /** One unit done. */
   tick(): void;
+  /** One unit done by reusing an earlier run's result (the step cache); `what` names it in the Web UI. */
+  reused(what: string, fromRun: string): void;
 }
 
 /** How a run failed (or was cancelled) in which stage, and what the workflow throws for it. */
@@ -37,6 +39,8 @@ export interface RunFailure {
 export class StageTracker {
   private readonly progress: PipelineProgress;
   private current: StageName = STAGES[0];
+  /** Steps taken from the step cache, listed in the Web UI's current details. */
+  private readonly reusedSteps: string[] = [];
 
   constructor(pipeline: string, model: string) {
     this.progress = {
@@ -65,7 +69,16 @@ export class StageTracker {
     this.current = name;
     const started = Date.now();
     upsertSearchAttributes([{ key: STAGE, value: name }]);
-    const result = await body({ setTotal: (n) => (state.total = n), tick: () => state.done++ });
+    const result = await body({
+      setTotal: (n) => (state.total = n),
+      tick: () => state.done++,
+      reused: (what, fromRun) => {
+        state.done++;
+        state.cached = (state.cached ?? 0) + 1;
+        this.reusedSteps.push(`- ${what}, from run \`${fromRun}\``);
+        setCurrentDetails(`**Reused from the step cache** (same inputs, same code):\n${this.reusedSteps.join('\n')}`);
+      },
+    });
     Object.assign(state, { status: 'done', done: state.total, seconds: (Date.now() - started) / 1000 });
     log.info(`stage ${name} done`, { seconds: state.seconds });
     return result;
