@@ -16,7 +16,8 @@ export interface IngestPlan {
   schema: SourceSchema;
   /** With a one-line description each, for the activity summaries in the Web UI. */
   partitions: Array<{ partition: Partition; describe: string }>;
-  rows: number;
+  /** Rows to read, where the source says so before it is read (tables, queries, Parquet files; not CSV). */
+  rows: number | null;
 }
 export interface IngestPartitionInput {
   schema: SourceSchema;

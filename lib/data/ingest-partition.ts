@@ -7,6 +7,7 @@ import type { ShardRef } from '../../contracts/refs';
 import { accumulateStatistics, createStatistics } from '../statistics/dataset-stats';
 import { ShardWriter } from './arrow-shards';
 import { CopyBinaryReader, WIRE_WIDTH, decodeNumber } from './copy-binary';
+import { fileCopyChunks } from './files/file-copy-stream';
 import { partitionSelect } from './partition-sql';
 import type { Partition } from './partitions';
 import { QuarantineFile } from './quarantine-file';
@@ -20,9 +21,12 @@ export interface IngestPartitionTask {
   batchRows: number;
 }
 
-/** Arrow schema of a raw shard: numbers (and epoch-ms timestamps) as non-null Float64, text as nullable Utf8. */
+/**
+ * Arrow schema of a raw shard: numbers (and epoch-ms timestamps) as Float64, non-null unless the
+ * column is `nullable` (an imputed numeric feature), text as nullable Utf8.
+ */
 export function shardSchema(columns: SourceColumn[]): Schema {
-  return new Schema(columns.map((c) => (c.kind === 'text' ? new Field(c.name, new Utf8(), true) : new Field(c.name, new Float64(), false))));
+  return new Schema(columns.map((c) => (c.kind === 'text' ? new Field(c.name, new Utf8(), true) : new Field(c.name, new Float64(), c.nullable === true))));
 }
 
 /** One Utf8 column under construction: raw UTF-8 bytes appended as they arrive, never decoded to strings. */
@@ -71,12 +75,17 @@ class Utf8ColumnBuilder {
 }
 
 /**
- * Accumulates one Arrow batch from binary COPY tuples; a malformed tuple (NULL or non-finite in a
- * numeric column, a field of the wrong width) is refused with the reason and appends nothing.
+ * Accumulates one Arrow batch from binary COPY tuples; a malformed tuple (NULL in a numeric column
+ * that is not `nullable`, NaN or Infinity in any numeric column, a field of the wrong width) is
+ * refused with the reason and appends nothing.
  */
 export class ShardBatchBuilder {
   private readonly numbers: Float64Array[];
   private readonly texts: Array<Utf8ColumnBuilder | null>;
+  /** Validity bits of each nullable number column (null for the others), and its nulls so far. */
+  private readonly validity: Array<Uint8Array | null>;
+  private readonly numberNulls: number[];
+  private readonly nullableColumns: number[];
   length = 0;
 
   constructor(
@@ -85,6 +94,9 @@ export class ShardBatchBuilder {
   ) {
     this.numbers = columns.map((c) => (c.kind === 'text' ? new Float64Array(0) : new Float64Array(capacity)));
     this.texts = columns.map((c) => (c.kind === 'text' ? new Utf8ColumnBuilder(capacity) : null));
+    this.validity = columns.map((c) => (c.kind !== 'text' && c.nullable === true ? new Uint8Array((capacity + 7) >> 3) : null));
+    this.numberNulls = columns.map(() => 0);
+    this.nullableColumns = columns.flatMap((_, c) => (this.validity[c] ? [c] : []));
   }
 
   /** Appends the tuple whose fields are views into `buf` (see CopyBinaryReader), or returns why it is malformed. */
@@ -96,7 +108,13 @@ export class ShardBatchBuilder {
       const column = columns[c]!;
       if (column.wire === 'text') continue;
       const length = lengths[c]!;
-      if (length < 0) return `"${column.name}" is null`;
+      const validity = this.validity[c];
+      if (length < 0) {
+        if (!validity) return `"${column.name}" is null`;
+        // A fixed value under the null, so that the same rows always make the same bytes.
+        this.numbers[c]![row] = 0;
+        continue;
+      }
       if (length !== WIRE_WIDTH[column.wire]) return `"${column.name}" has ${length} bytes, expected ${WIRE_WIDTH[column.wire]} for ${column.wire}`;
       const value = decodeNumber(column.wire, buf, starts[c]!);
       if (!Number.isFinite(value)) return `"${column.name}" is not a finite number: ${value}`;
@@ -111,6 +129,11 @@ export class ShardBatchBuilder {
       const length = lengths[c]!;
       text.append(row, length < 0 ? null : buf, starts[c]!, length);
     }
+    // Validity last: a refused row returned above, and its row index is reused by the next tuple.
+    for (const c of this.nullableColumns) {
+      if (lengths[c]! < 0) this.numberNulls[c]!++;
+      else this.validity[c]![row >> 3]! |= 1 << (row & 7);
+    }
     this.length++;
     return null;
   }
@@ -122,9 +145,22 @@ export class ShardBatchBuilder {
   /** The rows so far as Arrow column data in column order (see shardSchema); resets the builder. */
   flush(): { columns: Data[]; length: number } {
     const length = this.length;
-    const columns: Data[] = this.columns.map((column, c) =>
-      column.kind === 'text' ? this.texts[c]!.flush(length) : makeVector(this.numbers[c]!.slice(0, length)).data[0]!,
-    );
+    const columns: Data[] = this.columns.map((column, c) => {
+      if (column.kind === 'text') return this.texts[c]!.flush(length);
+      const validity = this.validity[c];
+      if (!validity) return makeVector(this.numbers[c]!.slice(0, length)).data[0]!;
+      const nulls = this.numberNulls[c]!;
+      const data = makeData({
+        type: new Float64(),
+        length,
+        nullCount: nulls,
+        nullBitmap: nulls > 0 ? validity.slice(0, (length + 7) >> 3) : null,
+        data: this.numbers[c]!.slice(0, length),
+      });
+      validity.fill(0);
+      this.numberNulls[c] = 0;
+      return data;
+    });
     this.length = 0;
     return { columns, length };
   }
@@ -151,16 +187,23 @@ export function describeTuple(columns: SourceColumn[], buf: Buffer, starts: Int3
  */
 export async function ingestPartition(input: IngestPartitionTask, progress: (rows: number) => void): Promise<ShardRef> {
   const store = new ArtifactStore(input.artifactRoot);
-  const client = new Client({ connectionString: input.databaseUrl });
-  await client.connect();
   const quarantined = await QuarantineFile.open(store);
   // Statistics of every column but the row id (columns[0]), gathered from the batches as they are written.
   const statistics = createStatistics(input.schema.columns.slice(1));
+  const { partition } = input;
+  let client: Client | null = null;
   let rows = 0;
   try {
     const { columns } = input.schema;
-    const sql = `COPY (${partitionSelect(input.schema, input.partition)}) TO STDOUT (FORMAT binary)`;
-    await client.query('BEGIN READ ONLY');
+    let chunks: AsyncIterable<Buffer>;
+    if (partition.kind === 'fileRange') {
+      chunks = fileCopyChunks(input.schema, partition, (row) => quarantined.add(row));
+    } else {
+      client = new Client({ connectionString: input.databaseUrl });
+      await client.connect();
+      await client.query('BEGIN READ ONLY');
+      chunks = client.query(copyTo(`COPY (${partitionSelect(input.schema, partition)}) TO STDOUT (FORMAT binary)`)) as AsyncIterable<Buffer>;
+    }
     const shard = await store.putFile('shards', '.arrows', async (tmp) => {
       const writer = new ShardWriter(tmp, shardSchema(columns));
       const write = (batch: { columns: Data[]; length: number }): void => {
@@ -181,19 +224,19 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
           progress(rows);
         }
       };
-      for await (const chunk of client.query(copyTo(sql))) reader.push(chunk as Buffer, onTuple);
+      for await (const chunk of chunks) reader.push(chunk, onTuple);
       reader.end();
       // Always write the last (possibly empty) batch so even an empty shard carries its schema.
       write(builder.flush());
       await writer.close();
     });
-    await client.query('COMMIT');
+    if (client) await client.query('COMMIT');
     const quarantine = await quarantined.commit();
     const statisticsRef = await store.putJson('statistics', statistics);
     progress(rows);
     return {
       ...shard,
-      partition: input.partition.partition,
+      partition: partition.partition,
       rows,
       quarantinedRows: quarantined.count,
       statistics: statisticsRef,
@@ -203,6 +246,6 @@ export async function ingestPartition(input: IngestPartitionTask, progress: (row
     quarantined.discard();
     throw asSourceError(err, input.schema.name);
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }

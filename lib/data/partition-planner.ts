@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { PipelineInputError } from '../errors';
 import { ident } from '../db/sql';
-import type { SourceSpec } from '../spec/pipeline-spec';
+import type { PostgresSourceSpec } from '../spec/pipeline-spec';
 import { keyRangesAtCuts, planBlockRanges, planHashBuckets, planKeyRanges, quantileRanks, type Partition } from './partitions';
 import { asSourceError } from './source-errors';
 import type { SourceSchema } from './source-schema';
@@ -36,7 +36,7 @@ function emptySource(schema: SourceSchema): PipelineInputError {
 }
 
 /** Whether a single-column unique index (a primary key, say) guarantees the key has no duplicates. */
-async function keyIsUnique(client: PoolClient, source: SourceSpec, key: string): Promise<boolean> {
+async function keyIsUnique(client: PoolClient, source: PostgresSourceSpec, key: string): Promise<boolean> {
   if (source.table === undefined) return false;
   const { rows } = await client.query<{ unique: boolean }>(
     `SELECT EXISTS (
@@ -55,7 +55,7 @@ async function keyIsUnique(client: PoolClient, source: SourceSpec, key: string):
  * unique key, a seeded Bernoulli sample does. Also refuses NULL and duplicate keys: the key is each row's
  * identity for the train/test split, and a NULL key would be in no range.
  */
-async function planKeyPartitions(client: PoolClient, source: SourceSpec, schema: SourceSchema, key: string, count: number): Promise<PartitionPlan> {
+async function planKeyPartitions(client: PoolClient, source: PostgresSourceSpec, schema: SourceSchema, key: string, count: number): Promise<PartitionPlan> {
   const k = ident(key);
   const limited = source.limit === undefined ? schema.from : `(SELECT ${k} FROM ${schema.from} ORDER BY ${k} LIMIT ${Number(source.limit)}) AS limited`;
   const bounds = await client.query<{ lo: string | null; hi: string | null; n: string; nulls: string }>(
@@ -114,7 +114,7 @@ async function planBlockPartitions(client: PoolClient, table: string, schema: So
 }
 
 /** Cuts the source into `source.partitions` partitions of about equal work, the way its spec asks. */
-export async function planPartitions(pool: Pool, source: SourceSpec, schema: SourceSchema): Promise<PartitionPlan> {
+export async function planPartitions(pool: Pool, source: PostgresSourceSpec, schema: SourceSchema): Promise<PartitionPlan> {
   return inReadOnly(pool, schema, async (client) => {
     if (source.key !== undefined) return planKeyPartitions(client, source, schema, source.key, source.partitions);
     if (source.hashColumn === undefined && source.table !== undefined) return planBlockPartitions(client, source.table, schema, source.partitions);

@@ -29,6 +29,8 @@ export function partitionSelect(schema: SourceSchema, partition: Partition): str
     }
     case 'blockRange':
       return `${select} WHERE ctid >= '(${int(partition.lo)},0)'::tid AND ctid < '(${int(partition.hi)},0)'::tid`;
+    case 'fileRange':
+      throw new Error('a file range is read from its files, not with SQL');
     case 'hashBucket':
       if (partition.of === 1) return `${select} ORDER BY 1`;
       return `${select} WHERE ${hashBucketOf(partition.column, partition.of)} = ${int(partition.partition)} ORDER BY 1`;

@@ -27,7 +27,22 @@ export interface HashBucket {
   column: string;
 }
 
-export type Partition = KeyRange | BlockRange | HashBucket;
+/**
+ * One file's share of a partition. Parquet: rows [offset, offset + rows) of the file's row groups
+ * `rowGroups`. CSV: bytes [start, end), whole records, the first starting on line `firstLine`.
+ */
+export type FilePiece =
+  | { format: 'parquet'; file: string; fileIndex: number; rowGroups: number[]; offset: number; rows: number; firstRow: number }
+  | { format: 'csv'; file: string; fileIndex: number; start: number; end: number; firstLine: number };
+
+/** Pieces of one or more files, read in order into one shard. */
+export interface FileRange {
+  kind: 'fileRange';
+  partition: number;
+  pieces: FilePiece[];
+}
+
+export type Partition = KeyRange | BlockRange | HashBucket | FileRange;
 
 /** A readable line for activity summaries and messages. */
 export function describePartition(p: Partition, key?: string): string {
@@ -38,7 +53,15 @@ export function describePartition(p: Partition, key?: string): string {
       return `blocks [${p.lo}, ${p.hi})`;
     case 'hashBucket':
       return `hash(${p.column}) mod ${p.of} = ${p.partition}`;
+    case 'fileRange':
+      return p.pieces.map(describePiece).join(', ');
   }
+}
+
+function describePiece(piece: FilePiece): string {
+  const name = piece.file.slice(piece.file.lastIndexOf('/') + 1);
+  if (piece.format === 'csv') return `${name} bytes [${piece.start}, ${piece.end})`;
+  return `${name} rows [${piece.firstRow}, ${piece.firstRow + piece.rows})`;
 }
 
 /** `count` near-equal integer intervals covering [min, max], or fewer when there are fewer integers. */

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { PipelineInputError } from '../errors';
-import { ROW_HASH_COLUMN, describeSource, labelIsText, type PipelineSpec, type SourceSpec } from '../spec/pipeline-spec';
+import { ROW_HASH_COLUMN, describeSource, labelIsText, type PipelineSpec, type PostgresSourceSpec } from '../spec/pipeline-spec';
 import type { WireType } from './copy-binary';
 import { ident } from '../db/sql';
 import { isSourceMistake } from './source-errors';
@@ -17,6 +17,20 @@ export interface SourceColumn {
   wire: WireType;
   /** A text column whose NULL makes the row malformed (a text label); numeric columns are always required. */
   required?: boolean;
+  /**
+   * A number column whose NULLs reach the shard (as Arrow nulls) instead of quarantining their row,
+   * because a numeric feature imputes them. NaN and Infinity are quarantined all the same.
+   */
+  nullable?: boolean;
+}
+
+/** How a file source's columns are read: CSV by position in the header, Parquet by name, each as its file's SQL type. */
+export interface FileColumns {
+  format: 'csv' | 'parquet';
+  /** CSV: the field delimiter. */
+  delimiter?: string;
+  /** The file's column names in file order (CSV: the header made into identifiers). */
+  names: string[];
 }
 
 /** Types whose binary COPY form ingest decodes itself; anything else is cast on the server. */
@@ -57,10 +71,12 @@ export function sourceColumn(name: string, dataType: string, kind: ColumnKind): 
 }
 
 export interface SourceSchema {
-  /** How the source reads in messages and summaries: the table, or the query's first words. */
+  /** How the source reads in messages and summaries: the table, the path, or the query's first words. */
   name: string;
-  /** The FROM item every partition reads: a quoted table, or the spec's query as an aliased subquery. */
+  /** The FROM item every partition reads: a quoted table, or the spec's query as an aliased subquery ('' for files). */
   from: string;
+  /** For a CSV or Parquet source: how to read each column from the files. */
+  file?: FileColumns;
   /** The integer key column, when the spec names one. */
   key?: string;
   /** Columns in shard order: the row id (key or row hash) first, then the label, then each feature column once. */
@@ -72,7 +88,7 @@ const TIME_TYPES = new Set(['timestamp without time zone', 'timestamp with time 
 const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
 
 /** The FROM item of a source: its table, or its query in parentheses. */
-export function sourceFrom(source: SourceSpec): string {
+export function sourceFrom(source: PostgresSourceSpec): string {
   return source.table !== undefined ? ident(source.table) : `(${source.query!}) AS source`;
 }
 
@@ -83,7 +99,7 @@ function rowHashColumn(over: readonly SourceColumn[]): SourceColumn {
 }
 
 /** PostgreSQL's own message for a source that cannot be read, turned into one that names the spec field. */
-function sourceProblem(source: SourceSpec, err: unknown): unknown {
+function sourceProblem(source: PostgresSourceSpec, err: unknown): unknown {
   const message = (err as Error).message;
   if (!isSourceMistake(err)) return err;
   if (source.table !== undefined) {
@@ -98,7 +114,7 @@ function sourceProblem(source: SourceSpec, err: unknown): unknown {
 }
 
 /** Column names and SQL types of what `from` yields, read from a zero-row SELECT in a read-only transaction. */
-async function columnTypes(pool: Pool, source: SourceSpec): Promise<Array<{ name: string; type: string }>> {
+async function columnTypes(pool: Pool, source: PostgresSourceSpec): Promise<Array<{ name: string; type: string }>> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN READ ONLY');
@@ -122,10 +138,24 @@ async function columnTypes(pool: Pool, source: SourceSpec): Promise<Array<{ name
  * Checks that the source can be read and that every column the spec names is in it with a usable
  * type. Every mismatch is a PipelineInputError naming the spec field, the column and the fix.
  */
-export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<SourceSchema> {
-  const { source } = spec;
+export async function inspectSource(pool: Pool, spec: PipelineSpec, source: PostgresSourceSpec): Promise<SourceSchema> {
   const name = describeSource(source);
-  const cols = await columnTypes(pool, source);
+  const columns = columnsForSpec(spec, name, await columnTypes(pool, source), source);
+  if (source.key === undefined) columns.unshift(rowHashColumn(columns));
+  return { name, from: sourceFrom(source), ...(source.key !== undefined ? { key: source.key } : {}), columns };
+}
+
+/**
+ * The shard columns a spec reads from a source with columns `cols` (their PostgreSQL type names):
+ * the key first when there is one, the label, then each feature column once. Refuses a column that
+ * is missing, duplicated or of a type its use cannot take, naming the spec field and the fix.
+ */
+export function columnsForSpec(
+  spec: PipelineSpec,
+  name: string,
+  cols: ReadonlyArray<{ name: string; type: string }>,
+  source: { key?: string | undefined; hashColumn?: string | undefined },
+): SourceColumn[] {
   const types = new Map<string, string>();
   const duplicated = new Set<string>();
   for (const c of cols) {
@@ -150,10 +180,10 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
 
   const columns: SourceColumn[] = [];
   const seen = new Set<string>();
-  const add = (column: string, kind: ColumnKind, required = false): void => {
+  const add = (column: string, kind: ColumnKind, required = false, nullable = false): void => {
     if (seen.has(column)) return;
     seen.add(column);
-    columns.push({ ...sourceColumn(column, types.get(column)!, kind), ...(required ? { required } : {}) });
+    columns.push({ ...sourceColumn(column, types.get(column)!, kind), ...(required ? { required } : {}), ...(nullable ? { nullable } : {}) });
   };
 
   if (source.key !== undefined) {
@@ -178,19 +208,31 @@ export async function inspectSource(pool: Pool, spec: PipelineSpec): Promise<Sou
     switch (feature.kind) {
       case 'numeric':
         requireKind(feature.column, field, 'number');
+        // The spec makes every numeric feature of an imputed column impute, so the first one decides.
+        add(feature.column, 'number', false, feature.impute !== undefined);
+        break;
+      case 'quantileBuckets':
+        requireKind(feature.column, field, 'number');
         add(feature.column, 'number');
         break;
       case 'hourOfDay':
       case 'dayOfWeek':
+      case 'timestamp':
         requireKind(feature.column, field, 'timestamp');
         add(feature.column, 'timestamp');
         break;
       case 'categorical':
+      case 'hashed':
         typeOf(feature.column, field);
         add(feature.column, 'text');
         break;
+      case 'cross':
+        feature.columns.forEach((column, j) => {
+          typeOf(column, `features[${i}].columns[${j}]`);
+          add(column, 'text');
+        });
+        break;
     }
   });
-  if (source.key === undefined) columns.unshift(rowHashColumn(columns));
-  return { name, from: sourceFrom(source), ...(source.key !== undefined ? { key: source.key } : {}), columns };
+  return columns;
 }

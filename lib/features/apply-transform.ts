@@ -1,10 +1,12 @@
-import { Field, Float32, Schema, makeVector, type Data, type Utf8 } from 'apache-arrow';
-import { ArtifactStore, artifactPath, readArtifactJson } from '../artifacts/artifact-store';
+import { Field, Float32, Schema, makeVector, type Data, type Float64, type RecordBatch, type Utf8 } from 'apache-arrow';
+import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
+import { PipelineInputError } from '../errors';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
 import { isTestRow } from './split';
 import { LabelEncoder } from './label-encoder';
-import { FeatureEncoder, type FittedTransform } from './transform';
+import { FeatureEncoder } from './feature-encoder';
+import { readTransform, type FittedFeature, type FittedTransform } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
 
 export interface ApplyTransformTask {
@@ -18,7 +20,7 @@ export const ENCODED_LABEL = 'label';
 export const ENCODED_SPLIT = 'is_test';
 export const encodedFeatureColumn = (name: string): string => `f_${name}`;
 
-/** label, is_test, then one Float32 code column per feature, all non-null. */
+/** label, is_test, then one Float32 code column per feature, all non-null (see FeatureEncoder for the codes). */
 export function encodedSchema(transform: FittedTransform): Schema {
   const names = [ENCODED_LABEL, ENCODED_SPLIT, ...transform.features.map((f) => encodedFeatureColumn(f.name))];
   return new Schema(names.map((name) => new Field(name, new Float32(), false)));
@@ -26,13 +28,14 @@ export function encodedSchema(transform: FittedTransform): Schema {
 
 /**
  * Encodes one raw shard with the fitted transform: per row, the label (0/1), the split flag and
- * one code per feature. Deterministic, so re-running yields the same artifact.
+ * one code per feature. Deterministic, so re-running yields the same artifact. Memory is one batch.
  */
 export async function applyTransform(input: ApplyTransformTask, progress: (rows: number) => void): Promise<EncodedShardRef> {
-  const transform = await readArtifactJson<FittedTransform>(input.transform);
+  const transform = await readTransform(input.transform);
   const encoder = new FeatureEncoder(transform);
   let trainRows = 0;
   let testRows = 0;
+  // Categorical values are interned per shard: few distinct values, many rows, so each is looked up once.
   const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
   let ids = new Int32Array(0);
   const labels = new LabelEncoder(transform.label);
@@ -51,19 +54,33 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
       }
       const columns: Data[] = [makeVector(label).data[0]!, makeVector(isTest).data[0]!];
       transform.features.forEach((f, i) => {
-        const column = batch.getChild(f.column)!;
         const codes = new Float32Array(n);
-        if (f.kind === 'categorical') {
-          // Encode each distinct value once, then map rows by interned id (-1: null, out of vocabulary).
-          const { interner, codeOfId } = categorical[i]!;
-          if (ids.length < n) ids = new Int32Array(n);
-          interner.intern(column.data[0] as Data<Utf8>, ids);
-          for (let id = codeOfId.length; id < interner.values.length; id++) codeOfId.push(encoder.encodeCategory(i, interner.values[id]!));
-          const nullCode = encoder.encodeCategory(i, null);
-          for (let r = 0; r < n; r++) codes[r] = ids[r]! < 0 ? nullCode : codeOfId[ids[r]!]!;
-        } else {
-          const values = column.toArray() as Float64Array;
-          for (let r = 0; r < n; r++) codes[r] = encoder.encodeNumber(i, values[r]!);
+        switch (f.kind) {
+          case 'categorical': {
+            // Encode each distinct value once, then map rows by interned id (-1: null, out of vocabulary).
+            const { interner, codeOfId } = categorical[i]!;
+            if (ids.length < n) ids = new Int32Array(n);
+            interner.intern(utf8Data(batch, f.column), ids);
+            for (let id = codeOfId.length; id < interner.values.length; id++) codeOfId.push(encoder.encodeCategory(i, interner.values[id]!));
+            const nullCode = encoder.encodeCategory(i, null);
+            for (let r = 0; r < n; r++) codes[r] = ids[r]! < 0 ? nullCode : codeOfId[ids[r]!]!;
+            break;
+          }
+          case 'hashed':
+            encoder.encodeHashedColumn(i, utf8Data(batch, f.column), codes);
+            break;
+          case 'cross':
+            encoder.encodeCrossColumns(
+              i,
+              f.columns.map((c) => utf8Data(batch, c)),
+              codes,
+            );
+            break;
+          default: {
+            const data = batch.getChild(f.column)!.data[0] as Data<Float64>;
+            encoder.encodeNumbers(i, data.values, data.nullCount > 0 ? data.nullBitmap : null, data.offset, n, codes);
+            if (f.kind === 'numeric' && f.log1p) assertLog1pDomain(f, codes, data, keys, transform.key);
+          }
         }
         columns.push(makeVector(codes).data[0]!);
       });
@@ -73,4 +90,23 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
     await writer.close();
   });
   return { ...ref, partition: input.shard.partition, trainRows, testRows };
+}
+
+function utf8Data(batch: RecordBatch, column: string): Data<Utf8> {
+  return batch.getChild(column)!.data[0] as Data<Utf8>;
+}
+
+/**
+ * The fit refused train values that log1p cannot take; a row outside the train split (or one
+ * the clip does not lift above -1) can still hold one. Encoding it as NaN would poison training
+ * and evaluation silently, so the stage fails naming the row and the fix.
+ */
+function assertLog1pDomain(f: Extract<FittedFeature, { kind: 'numeric' }>, codes: Float32Array, data: Data<Float64>, keys: Float64Array, key: string): void {
+  for (let r = 0; r < codes.length; r++) {
+    if (Number.isFinite(codes[r]!)) continue;
+    throw new PipelineInputError(
+      `feature "${f.name}": log1p needs values greater than -1, but column "${f.column}" holds ${data.values[r]} in the row with ${key} = ${keys[r]}; ` +
+        'add "clip": {"min": 0} (or another bound above -1) to the feature, or drop log1p',
+    );
+  }
 }

@@ -1,7 +1,8 @@
 import { artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from './apply-transform';
-import { FeatureEncoder, type FittedTransform } from './transform';
+import { FeatureEncoder } from './feature-encoder';
+import type { FittedTransform } from './transform-format';
 import { mulberry32, shuffleInPlace } from '../random';
 import type { EncodedShardRef } from '../../contracts/refs';
 
@@ -24,8 +25,10 @@ export interface BatchOptions {
  * full dense matrix is ever held: memory is one Arrow batch plus one dense batch. A yielded batch
  * is only valid until the next is requested (its arrays are reused).
  */
-export async function* denseBatches(transform: FittedTransform, shards: EncodedShardRef[], options: BatchOptions): AsyncGenerator<DenseBatch> {
-  const encoder = new FeatureEncoder(transform);
+export async function* denseBatches(fitted: FittedTransform, shards: EncodedShardRef[], options: BatchOptions): AsyncGenerator<DenseBatch> {
+  // Any transform format: a run fitted before an upgrade trains and evaluates on in its v2 form.
+  const encoder = new FeatureEncoder(fitted);
+  const transform = encoder.transform;
   const dim = transform.inputDim;
   const wantTest = options.split === 'test' ? 1 : 0;
   const featureCount = transform.features.length;

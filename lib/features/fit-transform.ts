@@ -1,10 +1,11 @@
-import type { Data, RecordBatch, Utf8 } from 'apache-arrow';
+import type { Data, Float64, RecordBatch, Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import type { ShardRef, TransformRef } from '../../contracts/refs';
 import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
 import { isTestRow } from './split';
-import { TransformStatistics, type FittedTransform } from './transform';
+import { TransformStatistics } from './transform-statistics';
+import type { FittedTransformV2 } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
 
 export interface FitTransformTask {
@@ -13,7 +14,12 @@ export interface FitTransformTask {
   shards: ShardRef[];
 }
 
-/** Streams the train rows of every shard once and fits scalers and vocabularies. */
+/**
+ * Streams the train rows of every shard once and fits every feature: scalers, imputations,
+ * vocabularies, quantile boundaries. One pass for every kind: the imputed values join the scaling
+ * statistics at the end instead of in a second pass (see NumericFit), and medians and quantiles
+ * come from bounded value counts (see ValueDistribution). Memory is one batch plus the statistics.
+ */
 export async function fitTransform(input: FitTransformTask, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
   const stats = new TransformStatistics(spec.features);
@@ -28,7 +34,7 @@ export async function fitTransform(input: FitTransformTask, progress: (rows: num
   }
   categories.addTo(stats);
   if (stats.rows === 0) throw new Error('the train split is empty: there are no rows to fit the transform on');
-  const fitted: FittedTransform = stats.fit(spec);
+  const fitted: FittedTransformV2 = stats.fit(spec);
   const ref = await new ArtifactStore(input.artifactRoot).putJson('transforms', fitted);
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
@@ -39,9 +45,9 @@ class CategoryCounts {
   private ids = new Int32Array(0);
 
   constructor(spec: PipelineSpec) {
-    this.features = spec.features
-      .filter((f) => f.kind === 'categorical')
-      .map((f) => ({ name: f.name, column: f.column, interner: new Utf8Interner(), counts: [] }));
+    this.features = spec.features.flatMap((f) =>
+      f.kind === 'categorical' ? [{ name: f.name, column: f.column, interner: new Utf8Interner(), counts: [] }] : [],
+    );
   }
 
   add(batch: RecordBatch, isTest: Uint8Array): void {
@@ -70,8 +76,9 @@ function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec
   }
   categories.add(batch, isTest);
   for (const f of spec.features) {
-    if (f.kind !== 'numeric') continue;
-    const values = batch.getChild(f.column)!.toArray() as Float64Array;
-    for (let r = 0; r < batch.numRows; r++) if (!isTest[r]) stats.addNumeric(f.name, values[r]!);
+    // hashed, cross and the calendar kinds learn nothing from the data.
+    if (f.kind !== 'numeric' && f.kind !== 'quantileBuckets') continue;
+    const data = batch.getChild(f.column)!.data[0] as Data<Float64>;
+    stats.addNumbers(f.name, data.values, data.nullCount > 0 ? data.nullBitmap : null, data.offset, isTest, batch.numRows);
   }
 }

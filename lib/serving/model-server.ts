@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Pool } from 'pg';
-import { readArtifactJson } from '../artifacts/artifact-store';
-import { describeLabel, type FittedTransform } from '../features/transform';
+import { describeLabel, readTransform, type FittedTransform } from '../features/transform';
 import { initBackend } from '../models/backend';
 import { loadSavedModel } from '../models/model-io';
 import { productionModels, productionVersion, type ModelVersionRow } from '../registry/model-registry';
@@ -70,7 +69,8 @@ export class ModelServer {
   private async ensureLoaded(row: ModelVersionRow): Promise<void> {
     const current = this.models.get(row.name);
     if (current && current.row.version === row.version) return;
-    const [{ model }, transform] = await Promise.all([loadSavedModel({ uri: row.modelUri }), readArtifactJson<FittedTransform>({ uri: row.transformUri })]);
+    // readTransform reads every transform format (v1 of models registered before v2) in its v2 form.
+    const [{ model }, transform] = await Promise.all([loadSavedModel({ uri: row.modelUri }), readTransform({ uri: row.transformUri })]);
     // Swap atomically: requests in flight keep the old model until they finish.
     this.models.set(row.name, { row, model, transform });
     current?.model.dispose();

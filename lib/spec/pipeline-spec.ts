@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SQL_TYPES } from '../data/load/sql-types';
 import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation/checks';
 
 /**
@@ -8,13 +9,51 @@ import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, underscore)');
 
+/** How a numeric feature fills NULLs: a statistic of the train split, or a constant. */
+const imputeSpec = z.union([z.enum(['mean', 'median', 'mostFrequent']), z.object({ constant: z.number() }).strict()], {
+  error: 'must be "mean", "median", "mostFrequent" or {"constant": <number>}',
+});
+
+/**
+ * A number scaled for the model. Each step is optional and off by default, so `{kind, name, column}`
+ * is standardised exactly as before. Order of the steps: impute (NULLs only), clip, log1p, scale.
+ */
 const numericFeature = z
   .object({
     kind: z.literal('numeric'),
     name: identifier,
     column: identifier,
+    /** Fill NULLs (fitted on the train split) instead of quarantining their rows at ingest. */
+    impute: imputeSpec.optional(),
+    /** Bounds applied before log1p and scaling, in the column's own units. */
+    clip: z
+      .object({ min: z.number().optional(), max: z.number().optional() })
+      .strict()
+      .refine((c) => c.min !== undefined || c.max !== undefined, 'give clip.min, clip.max or both (or drop clip)')
+      .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, 'clip.min must not be greater than clip.max')
+      .optional(),
+    /** ln(1 + x) before scaling, for long-tailed counts and amounts; needs values greater than -1. */
+    log1p: z.boolean().optional(),
+    /** standard: (x - mean) / std (absent means standard); minMax: (x - min) / (max - min); none: x as is. */
+    scale: z.enum(['standard', 'minMax', 'none']).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.log1p !== true) return;
+    if (f.clip?.min !== undefined && f.clip.min <= -1) {
+      ctx.addIssue({ code: 'custom', path: ['clip', 'min'], message: 'log1p needs values greater than -1: raise clip.min above -1 (e.g. 0) or drop log1p' });
+    }
+    if (typeof f.impute === 'object') {
+      const filled = Math.min(Math.max(f.impute.constant, f.clip?.min ?? -Infinity), f.clip?.max ?? Infinity);
+      if (filled <= -1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['impute', 'constant'],
+          message: 'log1p needs values greater than -1: impute a constant above -1 (e.g. 0) or drop log1p',
+        });
+      }
+    }
+  });
 
 const categoricalFeature = z
   .object({
@@ -23,13 +62,78 @@ const categoricalFeature = z
     column: identifier,
     /** Keep the topK most frequent values seen in the train split; everything else shares one out-of-vocabulary slot. */
     topK: z.number().int().min(1).max(100000).default(100),
+    /** Values seen fewer times than this in the train split go to the out-of-vocabulary slot too (absent means 1). */
+    minCount: z.number().int().min(1).optional(),
   })
   .strict();
 
 const hourOfDayFeature = z.object({ kind: z.literal('hourOfDay'), name: identifier, column: identifier }).strict();
 const dayOfWeekFeature = z.object({ kind: z.literal('dayOfWeek'), name: identifier, column: identifier }).strict();
 
-export const featureSpecSchema = z.discriminatedUnion('kind', [numericFeature, categoricalFeature, hourOfDayFeature, dayOfWeekFeature]);
+/** A number one-hot over `buckets` ranges cut at the train split's quantiles. */
+const quantileBucketsFeature = z
+  .object({
+    kind: z.literal('quantileBuckets'),
+    name: identifier,
+    column: identifier,
+    buckets: z.number().int().min(2, 'buckets must be at least 2').max(1000, 'buckets must be at most 1000'),
+  })
+  .strict();
+
+/** Text one-hot over a hash of its value: no vocabulary, for columns with too many values to list. */
+const hashedFeature = z
+  .object({
+    kind: z.literal('hashed'),
+    name: identifier,
+    column: identifier,
+    buckets: z.number().int().min(2, 'buckets must be at least 2').max(100000, 'buckets must be at most 100000'),
+  })
+  .strict();
+
+/** The combination of two or more text columns' values, hashed into `buckets`. */
+const crossFeature = z
+  .object({
+    kind: z.literal('cross'),
+    name: identifier,
+    columns: z.array(identifier).min(2, 'a cross needs at least 2 columns').max(8, 'a cross takes at most 8 columns'),
+    buckets: z.number().int().min(2, 'buckets must be at least 2').max(100000, 'buckets must be at most 100000'),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    const repeated = f.columns.find((c, i) => f.columns.indexOf(c) !== i);
+    if (repeated !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['columns'], message: `column "${repeated}" is listed twice; a cross combines different columns` });
+  });
+
+/** Calendar parts of a timestamp (UTC), each one-hot, or as a sin/cos pair when cyclical. */
+export const TIMESTAMP_PARTS = ['hour', 'weekday', 'month', 'dayOfMonth'] as const;
+export type TimestampPart = (typeof TIMESTAMP_PARTS)[number];
+
+const timestampFeature = z
+  .object({
+    kind: z.literal('timestamp'),
+    name: identifier,
+    column: identifier,
+    parts: z.array(z.enum(TIMESTAMP_PARTS)).min(1, `name at least one part: ${TIMESTAMP_PARTS.join(', ')}`),
+    /** sin and cos of the part's angle on its cycle (2 slots per part), so 23:00 sits next to 00:00. */
+    cyclical: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    const repeated = f.parts.find((p, i) => f.parts.indexOf(p) !== i);
+    if (repeated !== undefined) ctx.addIssue({ code: 'custom', path: ['parts'], message: `part "${repeated}" is listed twice` });
+  });
+
+export const featureSpecSchema = z.discriminatedUnion('kind', [
+  numericFeature,
+  categoricalFeature,
+  hourOfDayFeature,
+  dayOfWeekFeature,
+  quantileBucketsFeature,
+  hashedFeature,
+  crossFeature,
+  timestampFeature,
+]);
 
 /**
  * A PostgreSQL source: a table, or a query whose result is read as if it were one. How it is split
@@ -68,6 +172,36 @@ const postgresSource = z
     }
   });
 
+/**
+ * A CSV or Parquet file, or every file a glob matches (read in name order), read straight into
+ * shards in parallel: Parquet by row groups (split within one where that evens the work), CSV by
+ * byte ranges cut at record boundaries. Rows are identified by `key` (an integer column) or else by
+ * their file and row number.
+ */
+const fileSourceFields = {
+  /** A file, or a glob such as data/trips-*.csv; relative to the working directory of the cpu pool. */
+  path: z.string().trim().min(1),
+  key: identifier.optional(),
+  partitions: z.number().int().min(1).max(256).default(4),
+};
+
+const csvSource = z
+  .object({
+    kind: z.literal('csv'),
+    ...fileSourceFields,
+    delimiter: z.string().length(1, 'must be one character, e.g. "," or ";" (a tab is "\\t")').default(','),
+    /** Column types where inference from the first rows would guess wrong, e.g. {"zip": "text"}. */
+    types: z.record(identifier, z.enum(SQL_TYPES)).optional(),
+  })
+  .strict();
+
+const parquetSource = z
+  .object({
+    kind: z.literal('parquet'),
+    ...fileSourceFields,
+  })
+  .strict();
+
 const labelValue = z.union([z.string(), z.number()]);
 
 /**
@@ -98,7 +232,7 @@ export type LabelRule = { column: string; greaterThan: number } | { column: stri
 export const pipelineSpecSchema = z
   .object({
     name: identifier.describe('pipeline name; also the model name unless model.name is set'),
-    source: postgresSource,
+    source: z.discriminatedUnion('kind', [postgresSource, csvSource, parquetSource]),
     label: labelSpec,
     features: z.array(featureSpecSchema).min(1),
     split: z
@@ -142,36 +276,114 @@ export const pipelineSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `duplicate feature name "${feature.name}"` });
       }
       seen.add(feature.name);
-      if (feature.column === ROW_HASH_COLUMN) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['features', i, 'column'],
-          message: `"${ROW_HASH_COLUMN}" is the name pipewright gives the row hash; alias the column in a source.query`,
+      featureColumnsOf(feature).forEach((column, j) => {
+        // A cross names its columns in a list; the others in `column`.
+        const path = feature.kind === 'cross' ? ['features', i, 'columns', j] : ['features', i, 'column'];
+        if (column === ROW_HASH_COLUMN || column === ROW_NUMBER_COLUMN) {
+          ctx.addIssue({ code: 'custom', path, message: `"${column}" is the name pipewright gives a row's identity; rename the column in the source` });
+        }
+        if (column === spec.label.column) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `feature "${feature.name}" reads the label column "${column}" (label leakage); drop it or pick another column`,
+          });
+        }
+      });
+    });
+    for (const problem of columnUseProblems(spec.features)) ctx.addIssue({ code: 'custom', ...problem });
+  });
+
+/** How a feature reads each of its columns; a shard holds a column one way only. */
+type ColumnUse = 'number' | 'timestamp' | 'text';
+
+function columnUse(feature: z.infer<typeof featureSpecSchema>): ColumnUse {
+  switch (feature.kind) {
+    case 'numeric':
+    case 'quantileBuckets':
+      return 'number';
+    case 'hourOfDay':
+    case 'dayOfWeek':
+    case 'timestamp':
+      return 'timestamp';
+    case 'categorical':
+    case 'hashed':
+    case 'cross':
+      return 'text';
+  }
+}
+
+const USE_WORDS: Readonly<Record<ColumnUse, string>> = { number: 'a number', timestamp: 'a timestamp', text: 'text' };
+
+/**
+ * Features that share a column must agree on how it is read: one shard column, one type. And when
+ * a numeric feature imputes a column, its NULLs reach the shard, so every other feature of that
+ * column must be ready for them.
+ */
+function columnUseProblems(features: ReadonlyArray<z.infer<typeof featureSpecSchema>>): Array<{ path: PropertyKey[]; message: string }> {
+  const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+  const firstUse = new Map<string, { use: ColumnUse; index: number }>();
+  const imputedBy = new Map<string, number>();
+  features.forEach((f, i) => {
+    if (f.kind === 'numeric' && f.impute !== undefined && !imputedBy.has(f.column)) imputedBy.set(f.column, i);
+  });
+  features.forEach((feature, i) => {
+    const use = columnUse(feature);
+    featureColumnsOf(feature).forEach((column, j) => {
+      const path = feature.kind === 'cross' ? ['features', i, 'columns', j] : ['features', i, 'column'];
+      const first = firstUse.get(column);
+      if (first === undefined) firstUse.set(column, { use, index: i });
+      else if (first.use !== use) {
+        problems.push({
+          path,
+          message:
+            `column "${column}" is read as ${USE_WORDS[use]} here (${feature.kind}) but as ${USE_WORDS[first.use]} by features[${first.index}] (${features[first.index]!.kind}); ` +
+            'a column is read one way: read a copy of it under another name (e.g. aliased in a source.query)',
         });
       }
-      if (feature.column === spec.label.column) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['features', i, 'column'],
-          message: `feature "${feature.name}" reads the label column "${feature.column}" (label leakage); drop it or pick another column`,
+      const imputer = imputedBy.get(column);
+      if (imputer === undefined || imputer === i || use !== 'number') return;
+      if (feature.kind === 'numeric' && feature.impute === undefined) {
+        problems.push({
+          path: ['features', i, 'impute'],
+          message: `column "${column}" keeps its NULLs because features[${imputer}] imputes them, so this feature must impute too: add "impute" (e.g. "median")`,
+        });
+      } else if (feature.kind === 'quantileBuckets') {
+        problems.push({
+          path,
+          message: `column "${column}" keeps its NULLs because features[${imputer}] imputes them, and quantileBuckets has no place for a NULL; bucket a copy without NULLs (e.g. COALESCE in a source.query)`,
         });
       }
     });
   });
-
+  return problems;
+}
 export type PipelineSpec = z.infer<typeof pipelineSpecSchema>;
 export type SourceSpec = PipelineSpec['source'];
 
 /** Shard column holding the row identity of a source without a key: a hash of the row's selected values. */
 export const ROW_HASH_COLUMN = '__row_hash';
 
-/** The shard column that identifies a row (and decides its split): the key, or the row hash. */
-export function rowIdColumn(source: SourceSpec): string {
-  return source.key ?? ROW_HASH_COLUMN;
+/** Shard column holding the row identity of a file source without a key: its file and row number. */
+export const ROW_NUMBER_COLUMN = '__row_number';
+
+export type PostgresSourceSpec = Extract<SourceSpec, { kind: 'postgres' }>;
+export type FileSourceSpec = Extract<SourceSpec, { kind: 'csv' | 'parquet' }>;
+
+/** The spec's source when it must be a PostgreSQL one (the demo and the benchmarks set its table). */
+export function postgresSourceOf(spec: PipelineSpec): PostgresSourceSpec {
+  if (spec.source.kind !== 'postgres') throw new Error(`spec "${spec.name}" reads a ${spec.source.kind} file, not a PostgreSQL table`);
+  return spec.source;
 }
 
-/** How a source reads in messages and summaries: the table, or "query <first words>". */
+/** The shard column that identifies a row (and decides its split): the key, or the row hash or number. */
+export function rowIdColumn(source: SourceSpec): string {
+  return source.key ?? (source.kind === 'postgres' ? ROW_HASH_COLUMN : ROW_NUMBER_COLUMN);
+}
+
+/** How a source reads in messages and summaries: the table, the path, or "query <first words>". */
 export function describeSource(source: SourceSpec): string {
+  if (source.kind !== 'postgres') return source.path;
   if (source.table !== undefined) return source.table;
   const q = source.query!.replace(/\s+/g, ' ');
   return `query "${q.length > 60 ? `${q.slice(0, 57)}...` : q}"`;
@@ -182,6 +394,11 @@ export function labelIsText(label: LabelRule): boolean {
   return 'oneOf' in label && typeof label.oneOf[0] === 'string';
 }
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
+
+/** The source columns a feature reads: its column, or a cross's columns. */
+export function featureColumnsOf(feature: FeatureSpec): string[] {
+  return feature.kind === 'cross' ? feature.columns : [feature.column];
+}
 
 /** A spec that failed validation; `problems` name each field by its path, e.g. `features[2].kind`. */
 export class SpecError extends Error {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { ArtifactRef, DatasetRef, ShardRef } from '../../contracts/refs';
 import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
 import { ensurePipelineSchema, previousDataset, recordDataset } from '../registry/dataset-registry';
-import type { PipelineSpec } from '../spec/pipeline-spec';
+import { featureColumnsOf, type PipelineSpec } from '../spec/pipeline-spec';
 import type { DatasetStatistics } from '../statistics/dataset-stats';
 import { checkDataset } from './dataset-check';
 import { mergeShardStatistics, type DatasetStatisticsArtifact } from './dataset-statistics';
@@ -44,7 +44,7 @@ export async function validateDataset(task: ValidateDatasetTask): Promise<Datase
   const { ref: statisticsRef, statistics } = await mergeShardStatistics(task.artifactRoot, checked.shards);
   const { schema: stored } = await ensurePipelineSchema(pool, spec.name, inferSchema(statistics.state), runId);
   const schema = parseDataSchema(stored, `of pipeline "${spec.name}" (pipewright_schemas)`);
-  const featureColumns = [...new Set(spec.features.map((f) => f.column))];
+  const featureColumns = [...new Set(spec.features.flatMap(featureColumnsOf))];
   const report = buildValidationReport({
     schema,
     stats: statistics.state,

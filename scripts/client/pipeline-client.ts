@@ -36,7 +36,7 @@ export async function startTrainingPipeline(client: Client, spec: PipelineSpec, 
     taskQueue: queues.orchestrator,
     workflowId: workflowIdFor(spec),
     args: [{ spec, queues, ...(options.reuseSteps === false ? { reuseSteps: false } : {}) }],
-    staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${describeSource(spec.source)}\`${spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
+    staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${describeSource(spec.source)}\`${spec.source.kind === 'postgres' && spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
     staticDetails: `Spec:\n\`\`\`json\n${JSON.stringify(spec, null, 2)}\n\`\`\``,
     typedSearchAttributes: [
       { key: PIPELINE, value: spec.name },

@@ -3,7 +3,7 @@ import { loadConfig } from '../../lib/config';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { describeLabel } from '../../lib/features/transform';
-import { modelNameOf } from '../../lib/spec/pipeline-spec';
+import { modelNameOf, postgresSourceOf } from '../../lib/spec/pipeline-spec';
 import { printStackInfo } from '../client/print';
 import { curlFor, predictOverHttp, sampleFlight } from '../client/predict';
 import { resolveTarget } from '../client/target';
@@ -40,7 +40,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     console.log(load.loaded ? `  loaded ${load.rows} rows in ${load.seconds.toFixed(1)}s` : `  already there: ${load.rows} rows`);
 
     const spec = await readSpecFile(path.join(__dirname, '..', '..', '..', 'examples', 'flights.json'));
-    spec.source.table = table;
+    postgresSourceOf(spec).table = table;
     const pipelineStarted = Date.now();
     const result = await runOnTarget(target, spec, { reuseSteps: !options.noCache });
     console.log(`  Pipeline wall time ${((Date.now() - pipelineStarted) / 1000).toFixed(1)}s`);

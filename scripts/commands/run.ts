@@ -58,7 +58,11 @@ async function leaveRunning(runId: string, link: string | undefined, target: Tar
 export async function runCommand(specFile: string | undefined, options: { limit?: number; noCache?: boolean }): Promise<number> {
   if (!specFile) throw new Error('usage: pipewright run <spec.json> [--limit N] [--no-cache]');
   const spec = await readSpecFile(specFile);
-  if (options.limit !== undefined) spec.source.limit = options.limit;
+  if (options.limit !== undefined) {
+    if (spec.source.kind !== 'postgres')
+      throw new Error(`--limit reads the first rows of a PostgreSQL table by its key; ${specFile} reads a ${spec.source.kind} file`);
+    spec.source.limit = options.limit;
+  }
   const config = loadConfig();
   const target = await resolveTarget(config, true, (l) => console.log(l));
   try {

@@ -9,7 +9,7 @@ import { inspectSource, type SourceSchema } from '../../lib/data/source-schema';
 import { mergeShardStatistics } from '../../lib/validation/dataset-statistics';
 import { artifactPath } from '../../lib/artifacts/artifact-store';
 import { PIPELINE_INPUT_ERROR } from '../../contracts/failures';
-import { parsePipelineSpec, ROW_HASH_COLUMN, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { parsePipelineSpec, postgresSourceOf, ROW_HASH_COLUMN, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { openTestStack, type TestStack } from './stack';
 
@@ -41,8 +41,9 @@ function specFor(source: Record<string, unknown>, label: Record<string, unknown>
 }
 
 async function plan(spec: PipelineSpec): Promise<{ schema: SourceSchema; partitions: Awaited<ReturnType<typeof planPartitions>> }> {
-  const schema = await inspectSource(stack.db, spec);
-  return { schema, partitions: await planPartitions(stack.db, spec.source, schema) };
+  const source = postgresSourceOf(spec);
+  const schema = await inspectSource(stack.db, spec, source);
+  return { schema, partitions: await planPartitions(stack.db, source, schema) };
 }
 
 /** Plans and ingests every partition; returns the shards and, per shard, the values of `column`. */

@@ -64,7 +64,8 @@ test('a pool killed under `up` is restarted, and a run started before the kill c
 test('Ctrl-C on `pipewright run` leaves the run going and says how to follow or cancel it; `pipewright cancel` cancels it', async () => {
   const specFile = path.join(stack.home, 'slow-spec.json');
   writeFileSync(specFile, JSON.stringify(slowSpec('flights_cancelled')));
-  const run = spawn(process.execPath, [CLI, 'run', specFile], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --no-cache: the run must really train (the supervised run above trained the same model) to be caught in training.
+  const run = spawn(process.execPath, [CLI, 'run', specFile, '--no-cache'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   run.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   run.stderr!.on('data', (b: Buffer) => (out += b.toString()));

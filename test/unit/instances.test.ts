@@ -1,7 +1,8 @@
-import type { FittedTransform } from '../../lib/features/transform';
+import { murmur3Text } from '../../lib/features/feature-hash';
+import { upgradeTransform, type FittedFeature, type FittedTransform, type FittedTransformV2 } from '../../lib/features/transform';
 import { BadRequestError, encodeInstances, instanceFields, parseTimestamp } from '../../lib/serving/instances';
 
-/** A hand-built transform shaped like the flights example. */
+/** A hand-built v1 transform shaped like the flights example: the form of every model registered before v2. */
 function flightsTransform(): FittedTransform {
   return {
     format: 'pipewright.transform/v1',
@@ -157,5 +158,109 @@ describe('encodeInstances', () => {
   test('the first problem in row order is the one reported', () => {
     const err = badRequest([good, { origin: 3 }, { distance: 'x' }]);
     expect(err.message).toBe('instances[1].distance is missing');
+  });
+});
+
+describe('a v1 transform (models registered before v2)', () => {
+  test('encodes exactly as its v2 form', () => {
+    const instances = [good, { distance: 750, origin: 'LAX', date: Date.UTC(2001, 0, 20, 0, 5) }];
+    expect(flightsTransform().format).toBe('pipewright.transform/v1');
+    expect(Array.from(encodeInstances(upgradeTransform(flightsTransform()), instances))).toEqual(Array.from(encodeInstances(flightsTransform(), instances)));
+  });
+});
+
+/** A hand-built v2 transform with every new kind. */
+function kindsTransform(): FittedTransformV2 {
+  const features: FittedFeature[] = [
+    { kind: 'numeric', name: 'amount', column: 'amount', offset: 0, width: 1, impute: { strategy: 'median', value: 9 }, log1p: true, scale: { kind: 'none' } },
+    { kind: 'numeric', name: 'dist', column: 'dist', offset: 1, width: 1, clip: { max: 1000 }, scale: { kind: 'minMax', min: 0, max: 2000 } },
+    { kind: 'quantileBuckets', name: 'dist_q', column: 'dist', offset: 2, width: 3, boundaries: [100, 500] },
+    { kind: 'hashed', name: 'tail', column: 'tail', offset: 5, width: 5, buckets: 4 },
+    { kind: 'cross', name: 'route', columns: ['origin', 'dest'], offset: 10, width: 9, buckets: 8 },
+    { kind: 'timestamp', name: 'when', column: 'date', offset: 19, width: 4, parts: ['weekday', 'month'], cyclical: true },
+  ];
+  return {
+    format: 'pipewright.transform/v2',
+    key: 'id',
+    label: { column: 'y', greaterThan: 0 },
+    split: { testFraction: 0.2, seed: 1 },
+    features,
+    inputDim: 23,
+    trainRows: 5,
+  };
+}
+
+const full = { amount: Math.E - 1, dist: 300, tail: 'abc', origin: 'BOS', dest: 'SFO', date: '2010-03-07 12:00' };
+
+function kindsError(instances: unknown[]): string {
+  try {
+    encodeInstances(kindsTransform(), instances);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BadRequestError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a BadRequestError');
+}
+
+describe('the new kinds at serving', () => {
+  test('instanceFields lists each column once; an imputed one is optional', () => {
+    expect(instanceFields(kindsTransform())).toEqual([
+      { field: 'amount', type: 'number', optional: true },
+      { field: 'dist', type: 'number' },
+      { field: 'tail', type: 'string' },
+      { field: 'origin', type: 'string' },
+      { field: 'dest', type: 'string' },
+      { field: 'date', type: 'timestamp' },
+    ]);
+  });
+
+  test('encodes every kind to its slots', () => {
+    const out = encodeInstances(kindsTransform(), [full]);
+    const expected = new Float32Array(23);
+    expected[0] = 1; // log1p(e - 1)
+    expected[1] = 0.15; // 300 / 2000
+    expected[2 + 1] = 1; // 300 is in (100, 500]
+    expected[5 + (0xb3dd93fa % 4)] = 1; // murmur3("abc") mod 4
+    expected[10 + (murmur3Text('SFO', murmur3Text('BOS', 0)) % 8)] = 1;
+    // 2010-03-07 was a Sunday (weekday 0: angle 0) in March (month 2: angle π/3).
+    expected[19] = 0;
+    expected[20] = 1;
+    expected[21] = Math.sin(Math.PI / 3);
+    expected[22] = Math.cos(Math.PI / 3);
+    expect(Array.from(out)).toEqual(Array.from(expected));
+  });
+
+  test('an imputed field may be left out or null: it gets the fitted value', () => {
+    const { amount: _amount, ...without } = full;
+    const [left, nulled, nine] = [without, { ...full, amount: null }, { ...full, amount: 9 }].map((i) => Array.from(encodeInstances(kindsTransform(), [i])));
+    expect(left).toEqual(nine);
+    expect(nulled).toEqual(nine);
+    expect(left![0]).toBeCloseTo(Math.log1p(9), 6);
+  });
+
+  test('a missing or ill-typed field is named, whatever kind reads it', () => {
+    const { dist: _dist, ...noDist } = full;
+    expect(kindsError([noDist])).toBe('instances[0].dist is missing');
+    expect(kindsError([{ ...full, dist: '300' }])).toBe('instances[0].dist must be a number, got "300"');
+    expect(kindsError([{ ...full, amount: 'lots' }])).toBe('instances[0].amount must be a number, got "lots"');
+    expect(kindsError([full, { ...full, tail: 12 }])).toBe('instances[1].tail must be a string, got 12');
+    expect(kindsError([{ ...full, dest: null }])).toBe('instances[0].dest is missing');
+    expect(kindsError([{ ...full, origin: ['BOS'] }])).toBe('instances[0].origin must be a string, got ["BOS"]');
+    expect(kindsError([{ ...full, date: 'tomorrow' }])).toBe(
+      'instances[0].date must be an ISO-8601 date-time (e.g. "2001-01-14 21:55") or epoch milliseconds, got "tomorrow"',
+    );
+  });
+
+  test('a value log1p cannot take is refused with the reason', () => {
+    expect(kindsError([{ ...full, amount: -1 }])).toBe('instances[0].amount is -1, but feature "amount" takes its log1p, which needs a value greater than -1');
+    expect(kindsError([full, { ...full, amount: -4.5 }])).toBe(
+      'instances[1].amount is -4.5, but feature "amount" takes its log1p, which needs a value greater than -1',
+    );
+  });
+
+  test('clip applies at serving as in training', () => {
+    const far = encodeInstances(kindsTransform(), [{ ...full, dist: 5000 }]);
+    expect(far[1]).toBe(0.5); // clipped to 1000, / 2000
+    expect(far[2 + 2]).toBe(1); // the bucket sees the raw value
   });
 });

@@ -4,11 +4,14 @@ import {
   ROW_HASH_COLUMN,
   SpecError,
   describeSource,
+  featureColumnsOf,
   labelIsText,
   modelNameOf,
   parsePipelineSpec,
   parsePipelineSpecText,
   rowIdColumn,
+  ROW_NUMBER_COLUMN,
+  postgresSourceOf,
 } from '../../lib/spec/pipeline-spec';
 
 const examplePath = path.join(__dirname, '..', '..', 'examples', 'flights.json');
@@ -37,7 +40,7 @@ describe('parsePipelineSpec', () => {
     expect(spec.name).toBe('flights');
     expect(spec.source).toEqual({ kind: 'postgres', table: 'flights', key: 'id', partitions: 4 });
     expect(spec.label).toEqual({ column: 'delay', greaterThan: 15 });
-    expect(spec.features.map((f) => [f.kind, f.name, f.column])).toEqual([
+    expect(spec.features.map((f) => [f.kind, f.name, featureColumnsOf(f)[0]])).toEqual([
       ['numeric', 'distance', 'distance'],
       ['categorical', 'origin', 'origin'],
       ['categorical', 'destination', 'destination'],
@@ -65,7 +68,7 @@ describe('parsePipelineSpec', () => {
       model: {},
     });
     expect(spec.source.partitions).toBe(4);
-    expect(spec.source.limit).toBeUndefined();
+    expect(postgresSourceOf(spec).limit).toBeUndefined();
     expect(spec.features[0]).toEqual({ kind: 'categorical', name: 'c', column: 'c', topK: 100 });
     expect(spec.split).toEqual({ testFraction: 0.2, seed: 42 });
     expect(spec.model).toEqual({ type: 'mlp', hidden: [32], epochs: 2, batchSize: 4096, learningRate: 0.01, seed: 7 });
@@ -268,7 +271,7 @@ describe('sources and labels', () => {
     const value = example();
     value.source = { kind: 'postgres', query: '  SELECT * FROM flights WHERE distance > 100;\n', key: 'id' };
     const spec = parsePipelineSpec(value);
-    expect(spec.source.query).toBe('SELECT * FROM flights WHERE distance > 100');
+    expect(postgresSourceOf(spec).query).toBe('SELECT * FROM flights WHERE distance > 100');
     expect(describeSource(spec.source)).toBe('query "SELECT * FROM flights WHERE distance > 100"');
   });
 
@@ -319,9 +322,203 @@ describe('sources and labels', () => {
     expect(problemsOf((v) => (v.label = { column: 'weather', oneOf: [] }))[0]).toMatch(/^label.oneOf: /);
   });
 
-  test('a feature may not read the row hash column', () => {
-    expect(problemsOf((v) => v.features.push({ kind: 'numeric', name: 'h', column: ROW_HASH_COLUMN }))).toEqual([
-      `features[5].column: "${ROW_HASH_COLUMN}" is the name pipewright gives the row hash; alias the column in a source.query`,
+  test('a feature may not read the columns pipewright names a row identity', () => {
+    for (const column of [ROW_HASH_COLUMN, ROW_NUMBER_COLUMN]) {
+      expect(problemsOf((v) => v.features.push({ kind: 'numeric', name: 'h', column }))).toEqual([
+        `features[5].column: "${column}" is the name pipewright gives a row's identity; rename the column in the source`,
+      ]);
+    }
+  });
+});
+
+describe('feature kinds', () => {
+  /** The problems of the example spec with these features instead of its own. */
+  function problemsWith(...features: unknown[]): string[] {
+    const value = example();
+    value.features = features;
+    return specErrorOf(() => parsePipelineSpec(value)).problems;
+  }
+
+  function parseWith(...features: unknown[]): ReturnType<typeof parsePipelineSpec>['features'] {
+    const value = example();
+    value.features = features;
+    return parsePipelineSpec(value).features;
+  }
+
+  test('the flights features parse exactly as before: no option appears unless written', () => {
+    expect(parsePipelineSpecText(exampleText).features).toEqual([
+      { kind: 'numeric', name: 'distance', column: 'distance' },
+      { kind: 'categorical', name: 'origin', column: 'origin', topK: 100 },
+      { kind: 'categorical', name: 'destination', column: 'destination', topK: 100 },
+      { kind: 'hourOfDay', name: 'hour', column: 'date' },
+      { kind: 'dayOfWeek', name: 'day_of_week', column: 'date' },
     ]);
+  });
+
+  test('every new kind and option parses, with its defaults', () => {
+    expect(
+      parseWith(
+        { kind: 'numeric', name: 'a', column: 'a', impute: 'median', clip: { min: 0, max: 10 }, log1p: true, scale: 'minMax' },
+        { kind: 'numeric', name: 'b', column: 'b', impute: { constant: -0.5 }, scale: 'none' },
+        { kind: 'categorical', name: 'c', column: 'c', minCount: 5 },
+        { kind: 'quantileBuckets', name: 'q', column: 'q', buckets: 10 },
+        { kind: 'hashed', name: 'h', column: 'tail', buckets: 1000 },
+        { kind: 'cross', name: 'x', columns: ['c', 'tail', 'origin'], buckets: 500 },
+        { kind: 'timestamp', name: 't', column: 'date', parts: ['month', 'dayOfMonth'] },
+        { kind: 'timestamp', name: 'tc', column: 'date', parts: ['hour', 'weekday'], cyclical: true },
+      ),
+    ).toEqual([
+      { kind: 'numeric', name: 'a', column: 'a', impute: 'median', clip: { min: 0, max: 10 }, log1p: true, scale: 'minMax' },
+      { kind: 'numeric', name: 'b', column: 'b', impute: { constant: -0.5 }, scale: 'none' },
+      { kind: 'categorical', name: 'c', column: 'c', topK: 100, minCount: 5 },
+      { kind: 'quantileBuckets', name: 'q', column: 'q', buckets: 10 },
+      { kind: 'hashed', name: 'h', column: 'tail', buckets: 1000 },
+      { kind: 'cross', name: 'x', columns: ['c', 'tail', 'origin'], buckets: 500 },
+      { kind: 'timestamp', name: 't', column: 'date', parts: ['month', 'dayOfMonth'], cyclical: false },
+      { kind: 'timestamp', name: 'tc', column: 'date', parts: ['hour', 'weekday'], cyclical: true },
+    ]);
+    expect(featureColumnsOf(parseWith({ kind: 'cross', name: 'x', columns: ['a', 'b'], buckets: 9 })[0]!)).toEqual(['a', 'b']);
+  });
+
+  test('numeric options: each mistake names its field and what is allowed', () => {
+    const numeric = (extra: object): object => ({ kind: 'numeric', name: 'n', column: 'n', ...extra });
+    expect(problemsWith(numeric({ impute: 'average' }))).toEqual(['features[0].impute: must be "mean", "median", "mostFrequent" or {"constant": <number>}']);
+    expect(problemsWith(numeric({ impute: { constant: 'zero' } }))).toEqual([
+      'features[0].impute: must be "mean", "median", "mostFrequent" or {"constant": <number>}',
+    ]);
+    expect(problemsWith(numeric({ scale: 'zscore' }))[0]).toMatch(/^features\[0\]\.scale: .*"standard"\|"minMax"\|"none"/);
+    expect(problemsWith(numeric({ log1p: 'yes' }))[0]).toMatch(/^features\[0\]\.log1p: .*expected boolean/);
+    expect(problemsWith(numeric({ clip: {} }))).toEqual(['features[0].clip: give clip.min, clip.max or both (or drop clip)']);
+    expect(problemsWith(numeric({ clip: { min: 5, max: 1 } }))).toEqual(['features[0].clip: clip.min must not be greater than clip.max']);
+    expect(problemsWith(numeric({ clip: { minimum: 0 } }))[0]).toMatch(/^features\[0\]\.clip: unknown field "minimum"/);
+  });
+
+  test('log1p with a clip or constant that lets values at or below -1 through is refused', () => {
+    const numeric = (extra: object): object => ({ kind: 'numeric', name: 'n', column: 'n', log1p: true, ...extra });
+    expect(problemsWith(numeric({ clip: { min: -1 } }))).toEqual([
+      'features[0].clip.min: log1p needs values greater than -1: raise clip.min above -1 (e.g. 0) or drop log1p',
+    ]);
+    expect(problemsWith(numeric({ impute: { constant: -3 } }))).toEqual([
+      'features[0].impute.constant: log1p needs values greater than -1: impute a constant above -1 (e.g. 0) or drop log1p',
+    ]);
+    // A clip that lifts the constant above -1 makes it fine; without log1p anything goes.
+    expect(parseWith(numeric({ impute: { constant: -3 }, clip: { min: 0 } }))).toHaveLength(1);
+    expect(parseWith({ kind: 'numeric', name: 'n', column: 'n', impute: { constant: -3 }, clip: { min: -5 } })).toHaveLength(1);
+  });
+
+  test('bucket counts are bounded and required', () => {
+    expect(problemsWith({ kind: 'quantileBuckets', name: 'q', column: 'a', buckets: 1 })).toEqual(['features[0].buckets: buckets must be at least 2']);
+    expect(problemsWith({ kind: 'quantileBuckets', name: 'q', column: 'a', buckets: 1001 })).toEqual(['features[0].buckets: buckets must be at most 1000']);
+    expect(problemsWith({ kind: 'quantileBuckets', name: 'q', column: 'a' })[0]).toMatch(/^features\[0\]\.buckets: .*expected number/);
+    expect(problemsWith({ kind: 'hashed', name: 'h', column: 'a', buckets: 100001 })).toEqual(['features[0].buckets: buckets must be at most 100000']);
+    expect(problemsWith({ kind: 'hashed', name: 'h', column: 'a', buckets: 2.5 })[0]).toMatch(/^features\[0\]\.buckets: .*expected int/);
+    expect(problemsWith({ kind: 'categorical', name: 'c', column: 'c', minCount: 0 })[0]).toMatch(/^features\[0\]\.minCount: /);
+  });
+
+  test('a cross takes 2 to 8 distinct columns, in "columns"', () => {
+    expect(problemsWith({ kind: 'cross', name: 'x', columns: ['a'], buckets: 10 })).toEqual(['features[0].columns: a cross needs at least 2 columns']);
+    expect(problemsWith({ kind: 'cross', name: 'x', columns: ['a', 'b', 'a'], buckets: 10 })).toEqual([
+      'features[0].columns: column "a" is listed twice; a cross combines different columns',
+    ]);
+    expect(problemsWith({ kind: 'cross', name: 'x', column: 'a', columns: ['a', 'b'], buckets: 10 })[0]).toMatch(/^features\[0\]: unknown field "column"/);
+    expect(problemsWith({ kind: 'cross', name: 'x', columns: ['a', 'b c'], buckets: 10 })).toEqual([
+      'features[0].columns[1]: must be a plain SQL identifier (letters, digits, underscore)',
+    ]);
+  });
+
+  test('a cross column is checked for label leakage and the row hash like any feature column', () => {
+    expect(problemsWith({ kind: 'cross', name: 'x', columns: ['origin', 'delay'], buckets: 10 })).toEqual([
+      'features[0].columns[1]: feature "x" reads the label column "delay" (label leakage); drop it or pick another column',
+    ]);
+    const hashProblems = problemsWith({ kind: 'cross', name: 'x', columns: [ROW_HASH_COLUMN, 'origin'], buckets: 10 });
+    expect(hashProblems).toHaveLength(1);
+    expect(hashProblems[0]).toMatch(/^features\[0\]\.columns\[0\]: "__row_hash" is the name pipewright gives /);
+  });
+
+  test('timestamp parts: at least one, each once, from the four', () => {
+    expect(problemsWith({ kind: 'timestamp', name: 't', column: 'date', parts: [] })).toEqual([
+      'features[0].parts: name at least one part: hour, weekday, month, dayOfMonth',
+    ]);
+    expect(problemsWith({ kind: 'timestamp', name: 't', column: 'date', parts: ['hour', 'hour'] })).toEqual(['features[0].parts: part "hour" is listed twice']);
+    expect(problemsWith({ kind: 'timestamp', name: 't', column: 'date', parts: ['minute'] })[0]).toMatch(
+      /^features\[0\]\.parts\[0\]: .*"hour"\|"weekday"\|"month"\|"dayOfMonth"/,
+    );
+    expect(problemsWith({ kind: 'timestamp', name: 't', column: 'date', parts: ['hour'], cyclical: 1 })[0]).toMatch(/^features\[0\]\.cyclical: /);
+  });
+
+  test('a column is read one way by every feature that reads it', () => {
+    expect(problemsWith({ kind: 'categorical', name: 'o', column: 'origin' }, { kind: 'numeric', name: 'n', column: 'origin' })).toEqual([
+      'features[1].column: column "origin" is read as a number here (numeric) but as text by features[0] (categorical); a column is read one way: read a copy of it under another name (e.g. aliased in a source.query)',
+    ]);
+    expect(
+      problemsWith({ kind: 'timestamp', name: 't', column: 'date', parts: ['hour'] }, { kind: 'cross', name: 'x', columns: ['origin', 'date'], buckets: 4 }),
+    ).toEqual([
+      'features[1].columns[1]: column "date" is read as text here (cross) but as a timestamp by features[0] (timestamp); a column is read one way: read a copy of it under another name (e.g. aliased in a source.query)',
+    ]);
+    // Same way, many features: fine.
+    expect(
+      parseWith(
+        { kind: 'categorical', name: 'o', column: 'origin' },
+        { kind: 'hashed', name: 'h', column: 'origin', buckets: 8 },
+        { kind: 'cross', name: 'x', columns: ['origin', 'destination'], buckets: 8 },
+      ),
+    ).toHaveLength(3);
+  });
+
+  test('when one feature imputes a column, its NULLs must be handled by every feature of that column', () => {
+    expect(
+      problemsWith({ kind: 'numeric', name: 'a', column: 'distance', impute: 'mean' }, { kind: 'numeric', name: 'b', column: 'distance', log1p: true }),
+    ).toEqual([
+      'features[1].impute: column "distance" keeps its NULLs because features[0] imputes them, so this feature must impute too: add "impute" (e.g. "median")',
+    ]);
+    expect(
+      problemsWith(
+        { kind: 'quantileBuckets', name: 'q', column: 'distance', buckets: 4 },
+        { kind: 'numeric', name: 'a', column: 'distance', impute: 'median' },
+      ),
+    ).toEqual([
+      'features[0].column: column "distance" keeps its NULLs because features[1] imputes them, and quantileBuckets has no place for a NULL; bucket a copy without NULLs (e.g. COALESCE in a source.query)',
+    ]);
+    expect(
+      parseWith(
+        { kind: 'numeric', name: 'a', column: 'distance', impute: 'mean' },
+        { kind: 'numeric', name: 'b', column: 'distance', impute: { constant: 0 } },
+      ),
+    ).toHaveLength(2);
+  });
+
+  test('examples/transforms.json parses', () => {
+    const file = path.join(__dirname, '..', '..', 'examples', 'transforms.json');
+    const spec = parsePipelineSpecText(readFileSync(file, 'utf8'), file);
+    expect(new Set(spec.features.map((f) => f.kind))).toEqual(new Set(['numeric', 'categorical', 'quantileBuckets', 'hashed', 'cross', 'timestamp']));
+  });
+});
+
+describe('file sources', () => {
+  const withSource = (source: Record<string, unknown>): unknown => ({ ...example(), source });
+
+  test('csv and parquet sources with their defaults; rows are identified by file and row number without a key', () => {
+    const csv = parsePipelineSpec(withSource({ kind: 'csv', path: 'data/trips-*.csv' }));
+    expect(csv.source).toEqual({ kind: 'csv', path: 'data/trips-*.csv', partitions: 4, delimiter: ',' });
+    expect(rowIdColumn(csv.source)).toBe(ROW_NUMBER_COLUMN);
+    expect(describeSource(csv.source)).toBe('data/trips-*.csv');
+    const parquet = parsePipelineSpec(withSource({ kind: 'parquet', path: 'events.parquet', key: 'event_id', partitions: 8 }));
+    expect(parquet.source).toEqual({ kind: 'parquet', path: 'events.parquet', key: 'event_id', partitions: 8 });
+    expect(rowIdColumn(parquet.source)).toBe('event_id');
+  });
+
+  test('csv options are checked: one-character delimiter, known types; parquet takes no csv options', () => {
+    const problems = (source: Record<string, unknown>): string[] => specErrorOf(() => parsePipelineSpec(withSource(source))).problems;
+    expect(problems({ kind: 'csv', path: 'a.csv', delimiter: ';;' })).toEqual(['source.delimiter: must be one character, e.g. "," or ";" (a tab is "\\t")']);
+    expect(problems({ kind: 'csv', path: 'a.csv', types: { zip: 'varchar(5)' } })[0]).toMatch(/^source.types.zip: /);
+    expect(problems({ kind: 'parquet', path: 'a.parquet', delimiter: ',' })).toEqual(['source: unknown field "delimiter"; remove it or check its spelling']);
+    expect(problems({ kind: 'csv', path: '' })[0]).toMatch(/^source.path: /);
+    expect(problems({ kind: 'excel', path: 'a.xlsx' })[0]).toMatch(/^source.kind: /);
+  });
+
+  test('postgresSourceOf refuses a file source by name', () => {
+    expect(() => postgresSourceOf(parsePipelineSpec(withSource({ kind: 'csv', path: 'a.csv' })))).toThrow(
+      'spec "flights" reads a csv file, not a PostgreSQL table',
+    );
   });
 });

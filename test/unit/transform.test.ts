@@ -1,4 +1,4 @@
-import { FeatureEncoder, TransformStatistics, labelOf, type FittedTransform } from '../../lib/features/transform';
+import { FeatureEncoder, TransformStatistics, labelOf, upgradeTransform, type FittedFeature, type FittedTransform } from '../../lib/features/transform';
 import { mulberry32 } from '../../lib/random';
 import { parsePipelineSpec, type FeatureSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 
@@ -11,6 +11,12 @@ function specWith(features: unknown[]): PipelineSpec {
     split: { testFraction: 0.25, seed: 9 },
     model: {},
   });
+}
+
+/** The mean and std of a standardised numeric feature. */
+function standardOf(f: FittedFeature | undefined): { mean: number; std: number } {
+  if (f?.kind !== 'numeric' || f.scale.kind !== 'standard') throw new Error('expected a standardised numeric feature');
+  return f.scale;
 }
 
 /** Two-pass mean and sample standard deviation, computed directly. */
@@ -27,9 +33,8 @@ describe('TransformStatistics', () => {
     const random = mulberry32(17);
     const values = Array.from({ length: 5000 }, () => 200 + 1500 * random() ** 2);
     for (const v of values) stats.addNumeric('distance', v);
-    const fitted = stats.fit(spec).features[0]!;
+    const fitted = standardOf(stats.fit(spec).features[0]);
     const expected = directMeanStd(values);
-    if (fitted.kind !== 'numeric') throw new Error('expected a numeric feature');
     expect(fitted.mean).toBeCloseTo(expected.mean, 8);
     expect(fitted.std).toBeCloseTo(expected.std, 8);
   });
@@ -40,8 +45,7 @@ describe('TransformStatistics', () => {
     // Epoch-millisecond-sized values with a spread of a few units: a naive sum-of-squares would lose it all.
     const values = [1e12 + 1, 1e12 + 2, 1e12 + 3, 1e12 + 4];
     for (const v of values) stats.addNumeric('t', v);
-    const f = stats.fit(spec).features[0]!;
-    if (f.kind !== 'numeric') throw new Error('expected a numeric feature');
+    const f = standardOf(stats.fit(spec).features[0]);
     expect(f.mean).toBe(1e12 + 2.5);
     // Sample variance of 1,2,3,4 is 5/3.
     expect(f.std).toBeCloseTo(Math.sqrt(5 / 3), 9);
@@ -51,8 +55,7 @@ describe('TransformStatistics', () => {
     const spec = specWith([{ kind: 'numeric', name: 'x', column: 'x' }]);
     const stats = new TransformStatistics(spec.features);
     for (const v of [2, 4, 4, 4, 5, 5, 7, 9]) stats.addNumeric('x', v);
-    const f = stats.fit(spec).features[0]!;
-    if (f.kind !== 'numeric') throw new Error('expected a numeric feature');
+    const f = standardOf(stats.fit(spec).features[0]);
     expect(f.mean).toBe(5);
     // Sum of squared deviations is 32; sample variance 32 / 7.
     expect(f.std).toBeCloseTo(Math.sqrt(32 / 7), 12);
@@ -62,8 +65,7 @@ describe('TransformStatistics', () => {
     const spec = specWith([{ kind: 'numeric', name: 'x', column: 'x' }]);
     const stats = new TransformStatistics(spec.features);
     for (let i = 0; i < 10; i++) stats.addNumeric('x', 3.5);
-    const f = stats.fit(spec).features[0]!;
-    if (f.kind !== 'numeric') throw new Error('expected a numeric feature');
+    const f = standardOf(stats.fit(spec).features[0]);
     expect(f.mean).toBe(3.5);
     expect(f.std).toBe(1);
   });
@@ -76,8 +78,8 @@ describe('TransformStatistics', () => {
     const stats = new TransformStatistics(spec.features);
     stats.addNumeric('one', 12);
     const [one, none] = stats.fit(spec).features;
-    expect(one).toMatchObject({ mean: 12, std: 1 });
-    expect(none).toMatchObject({ mean: 0, std: 1 });
+    expect(one).toMatchObject({ scale: { kind: 'standard', mean: 12, std: 1 } });
+    expect(none).toMatchObject({ scale: { kind: 'standard', mean: 0, std: 1 } });
   });
 
   test('vocabulary keeps the topK most frequent values, ties broken by value', () => {
@@ -126,7 +128,7 @@ describe('TransformStatistics', () => {
       ['dow', 28, 7],
     ]);
     expect(t.inputDim).toBe(35);
-    expect(t.format).toBe('pipewright.transform/v1');
+    expect(t.format).toBe('pipewright.transform/v2');
     expect(t.key).toBe('id');
     expect(t.label).toEqual({ column: 'delay', greaterThan: 15 });
     expect(t.split).toEqual({ testFraction: 0.25, seed: 9 });
@@ -143,7 +145,7 @@ describe('TransformStatistics', () => {
   });
 });
 
-/** A hand-built transform, so the encoder is tested independently of fitting. */
+/** A hand-built v1 transform (as models registered before v2 have), so the encoder is tested independently of fitting. */
 function handTransform(): FittedTransform {
   return {
     format: 'pipewright.transform/v1',
@@ -161,8 +163,32 @@ function handTransform(): FittedTransform {
   };
 }
 
-describe('FeatureEncoder', () => {
+describe('FeatureEncoder on a v1 transform', () => {
   const encoder = new FeatureEncoder(handTransform());
+
+  test('reads v1 in its v2 form: mean and std move into scale, nothing else changes', () => {
+    const v1 = handTransform();
+    const v2 = upgradeTransform(v1);
+    expect(v2.format).toBe('pipewright.transform/v2');
+    expect(v2.features[0]).toEqual({
+      kind: 'numeric',
+      name: 'distance',
+      column: 'distance',
+      offset: 0,
+      width: 1,
+      scale: { kind: 'standard', mean: 500, std: 250 },
+    });
+    expect(v2.features.slice(1)).toEqual(v1.features.slice(1));
+    expect({ ...v2, format: v1.format, features: v1.features }).toEqual(v1);
+    expect(upgradeTransform(v2)).toBe(v2);
+  });
+
+  test('refuses a transform of an unknown format, naming it', () => {
+    const future = { ...handTransform(), format: 'pipewright.transform/v9' } as unknown as FittedTransform;
+    expect(() => new FeatureEncoder(future)).toThrow(
+      'the fitted transform has format "pipewright.transform/v9"; this pipewright reads pipewright.transform/v1 and pipewright.transform/v2: upgrade pipewright',
+    );
+  });
 
   test('standardises numeric values', () => {
     expect(encoder.encodeNumber(0, 500)).toBe(0);

@@ -33,7 +33,7 @@ import type { StepKeys } from '../../lib/cache/step-keys';
 import { describePartition, planKeyRanges } from '../../lib/data/partitions';
 import { sourceFrom, type SourceSchema } from '../../lib/data/source-schema';
 import { loadConfig } from '../../lib/config';
-import { describeSource, parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { describeSource, parsePipelineSpec, postgresSourceOf, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { findTemporalCli } from '../../scripts/stack/temporal-cli';
 import type { trainingPipeline } from '../../workflows';
 
@@ -162,7 +162,7 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
       const partitions = planKeyRanges(0, count * 1000 - 1, count).map((partition) => ({ partition, describe: describePartition(partition, key) }));
       const schema: SourceSchema = {
         name: describeSource(spec.source),
-        from: sourceFrom(spec.source),
+        from: sourceFrom(postgresSourceOf(spec)),
         key,
         columns: [{ name: key, kind: 'number', select: key, wire: 'int8' }],
       };

@@ -23,6 +23,10 @@ export interface CsvReadOptions {
   /** A record longer than this is malformed (almost always an unclosed quote swallowing the file). */
   maxRecordChars?: number;
   chunkBytes?: number;
+  /** Read only bytes [start, end) (whole records, e.g. a partition of the file), whose first line is `firstLine`. */
+  start?: number;
+  end?: number;
+  firstLine?: number;
 }
 
 const DEFAULT_MAX_RECORD_CHARS = 8 << 20;
@@ -43,9 +47,9 @@ export async function* readCsv(path: string, options: CsvReadOptions = {}): Asyn
   const delimiter = options.delimiter ?? ',';
   const maxRecordChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   const chunkBytes = options.chunkBytes ?? 256 << 10;
-  const size = (await stat(path)).size;
-  let start = 0; // byte where the current parser starts
-  let lineBase = 0; // lines before `start`
+  const size = options.end ?? (await stat(path)).size;
+  let start = options.start ?? 0; // byte where the current parser starts
+  let lineBase = (options.firstLine ?? 1) - 1; // lines before `start`
   let newline: number | undefined; // '\n', or '\r' for a file with old Mac line ends
   while (start < size) {
     const lines = new LineCounter();
@@ -67,7 +71,7 @@ export async function* readCsv(path: string, options: CsvReadOptions = {}): Asyn
       linesBeforeLastEnd = lines.countTo(bytes);
     });
     await new Promise((resolve) => setImmediate(resolve)); // let the 'data' listener's resume() start the flow
-    const stream = createReadStream(path, { start, highWaterMark: chunkBytes });
+    const stream = createReadStream(path, { start, end: size - 1, highWaterMark: chunkBytes });
     let failure: Error | undefined;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {

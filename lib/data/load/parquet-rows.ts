@@ -8,8 +8,11 @@ const BATCH_ROWS = 65_536;
 export interface ParquetFileReader {
   fields: Field[];
   rows: number;
-  /** The file's rows in order as Arrow record batches, the first `limit` only when given, only `columns` when given. */
-  batches(options?: { limit?: number; columns?: string[] }): AsyncGenerator<RecordBatch>;
+  /**
+   * The file's rows in order as Arrow record batches: only `columns` when given; only the row groups
+   * `rowGroups` when given, skipping `offset` of their rows and stopping after `limit`.
+   */
+  batches(options?: { limit?: number; columns?: string[]; rowGroups?: number[]; offset?: number }): AsyncGenerator<RecordBatch>;
   close(): void;
 }
 
@@ -37,6 +40,8 @@ export async function openParquetFile(path: string): Promise<ParquetFileReader> 
         batchSize: BATCH_ROWS,
         ...(options.limit !== undefined ? { limit: options.limit } : {}),
         ...(options.columns ? { columns: options.columns } : {}),
+        ...(options.rowGroups ? { rowGroups: options.rowGroups } : {}),
+        ...(options.offset ? { offset: options.offset } : {}),
       });
       const reader = (stream as ReadableStream<{ intoIPCStream(): Uint8Array }>).getReader();
       let done = false;

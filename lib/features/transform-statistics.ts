@@ -1,0 +1,315 @@
+import { PipelineInputError } from '../errors';
+import { rowIdColumn, type FeatureSpec, type PipelineSpec } from '../spec/pipeline-spec';
+import { PART_SIZE } from './calendar';
+import { TRANSFORM_V2, type FittedFeature, type FittedImpute, type FittedNumeric, type FittedScale, type FittedTransformV2 } from './transform-format';
+import { EXACT_DISTINCT_LIMIT, ValueDistribution } from './value-distribution';
+
+type NumericSpec = Extract<FeatureSpec, { kind: 'numeric' }>;
+
+/** Where a feature is in the spec, for messages: features[2] ("distance"). */
+function where(index: number, feature: FeatureSpec): string {
+  return `features[${index}] ("${feature.name}")`;
+}
+
+/**
+ * One numeric feature's statistics over the train split. Raw values feed the imputation statistic;
+ * values after clip and log1p feed the scaling statistics, so that the scale describes what the
+ * model is given. NULLs are counted, and once the imputed value is known they join the scaling
+ * statistics as that many copies of it: the result is the scaler fitted on the imputed column (as
+ * an imputer followed by a scaler would give), still in one pass.
+ */
+class NumericFit {
+  nulls = 0;
+  // Welford's running moments of the scaled-for values; numerically stable over millions of rows.
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  min = Infinity;
+  max = -Infinity;
+  /** Running mean of the raw values, for impute: 'mean'. */
+  private rawN = 0;
+  private rawMean = 0;
+  private readonly distribution: ValueDistribution | null;
+  private readonly clipMin: number;
+  private readonly clipMax: number;
+  private readonly log1p: boolean;
+  /** Values at or below -1 after clipping, which log1p cannot take, and the smallest of them. */
+  private outOfDomain = 0;
+  private smallest = Infinity;
+
+  constructor(
+    private readonly spec: NumericSpec,
+    private readonly index: number,
+  ) {
+    const impute = spec.impute;
+    this.distribution = impute === 'median' || impute === 'mostFrequent' ? new ValueDistribution(impute === 'median') : null;
+    this.clipMin = spec.clip?.min ?? -Infinity;
+    this.clipMax = spec.clip?.max ?? Infinity;
+    this.log1p = spec.log1p === true;
+  }
+
+  /** Raw value to the value the scale is fitted on (and applied to): clip, then log1p. */
+  private prepare(raw: number): number {
+    let v = raw;
+    if (v < this.clipMin) v = this.clipMin;
+    else if (v > this.clipMax) v = this.clipMax;
+    if (this.log1p) {
+      if (!(v > -1)) {
+        this.outOfDomain++;
+        if (v < this.smallest) this.smallest = v;
+        return NaN;
+      }
+      v = Math.log1p(v);
+    }
+    return v;
+  }
+
+  add(raw: number): void {
+    if (this.spec.impute === 'mean') {
+      this.rawN++;
+      this.rawMean += (raw - this.rawMean) / this.rawN;
+    }
+    this.distribution?.add(raw);
+    const v = this.prepare(raw);
+    this.n++;
+    const delta = v - this.mean;
+    this.mean += delta / this.n;
+    this.m2 += delta * (v - this.mean);
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+  }
+
+  /** The plain path (no impute, clip or log1p), kept to the arithmetic of v1 so that its fit is bit-identical. */
+  addPlain(values: Float64Array, isTest: Uint8Array, rows: number): void {
+    let { n, mean, m2, min, max } = this;
+    for (let r = 0; r < rows; r++) {
+      if (isTest[r]) continue;
+      const v = values[r]!;
+      n++;
+      const delta = v - mean;
+      mean += delta / n;
+      m2 += delta * (v - mean);
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    Object.assign(this, { n, mean, m2, min, max });
+  }
+
+  get plain(): boolean {
+    return this.spec.impute === undefined && this.spec.clip === undefined && this.spec.log1p !== true;
+  }
+
+  private imputed(): FittedImpute | undefined {
+    const impute = this.spec.impute;
+    if (impute === undefined) return undefined;
+    if (typeof impute === 'object') return { strategy: 'constant', value: impute.constant };
+    const column = `column "${this.spec.column}"`;
+    const none = (): PipelineInputError =>
+      new PipelineInputError(
+        `${where(this.index, this.spec)}: ${column} has no values in the train split to take the ${impute} of; ` +
+          'impute a constant instead ("impute": {"constant": 0}) or fix the source',
+      );
+    switch (impute) {
+      case 'mean':
+        if (this.rawN === 0) throw none();
+        return { strategy: 'mean', value: this.rawMean };
+      case 'median': {
+        const [median] = this.distribution!.quantiles([0.5]);
+        if (median === undefined || Number.isNaN(median)) throw none();
+        return { strategy: 'median', value: median };
+      }
+      case 'mostFrequent': {
+        const d = this.distribution!;
+        if (d.count === 0) throw none();
+        const value = d.mostFrequent();
+        if (value === null) {
+          throw new PipelineInputError(
+            `${where(this.index, this.spec)}: impute "mostFrequent" counts each distinct value of ${column}, which has more than ` +
+              `${EXACT_DISTINCT_LIMIT} in the train split (a continuous column); use "median" or "mean" instead`,
+          );
+        }
+        return { strategy: 'mostFrequent', value };
+      }
+    }
+  }
+
+  fit(offset: number): FittedNumeric {
+    if (this.outOfDomain > 0) {
+      throw new PipelineInputError(
+        `${where(this.index, this.spec)}: log1p needs values greater than -1, but ${this.outOfDomain} train rows of column "${this.spec.column}" ` +
+          `are not (the smallest is ${this.smallest}); add "clip": {"min": 0} (or another bound above -1), or drop log1p`,
+      );
+    }
+    const impute = this.imputed();
+    let { n, mean, m2, min, max } = this;
+    if (impute !== undefined && this.nulls > 0) {
+      const v = this.prepare(impute.value);
+      if (Number.isNaN(v)) {
+        throw new PipelineInputError(
+          `${where(this.index, this.spec)}: the imputed ${impute.strategy} ${impute.value} is not greater than -1, which log1p needs; clip it ("clip": {"min": 0}) or drop log1p`,
+        );
+      }
+      // Chan et al.'s merge of (n, mean, m2) with `nulls` copies of v (whose own m2 is 0).
+      const total = n + this.nulls;
+      const delta = v - mean;
+      mean += (delta * this.nulls) / total;
+      m2 += (delta * delta * n * this.nulls) / total;
+      n = total;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    let scale: FittedScale;
+    switch (this.spec.scale ?? 'standard') {
+      case 'standard': {
+        const variance = n > 1 ? m2 / (n - 1) : 0;
+        // A constant column scales by 1 instead of dividing by zero.
+        scale = { kind: 'standard', mean, std: variance > 0 ? Math.sqrt(variance) : 1 };
+        break;
+      }
+      case 'minMax':
+        scale = n > 0 ? { kind: 'minMax', min, max } : { kind: 'minMax', min: 0, max: 0 };
+        break;
+      case 'none':
+        scale = { kind: 'none' };
+        break;
+    }
+    const { name, column, clip, log1p } = this.spec;
+    return {
+      kind: 'numeric',
+      name,
+      column,
+      offset,
+      width: 1,
+      ...(impute !== undefined ? { impute } : {}),
+      ...(clip !== undefined ? { clip: { ...clip } } : {}),
+      ...(log1p === true ? { log1p: true as const } : {}),
+      scale,
+    };
+  }
+}
+
+/** The train split's values of a quantileBuckets feature. */
+class BucketFit {
+  readonly distribution = new ValueDistribution(true);
+
+  constructor(readonly buckets: number) {}
+
+  boundaries(): number[] {
+    const qs = Array.from({ length: this.buckets - 1 }, (_, k) => (k + 1) / this.buckets);
+    const cuts = this.distribution.quantiles(qs).filter((b) => !Number.isNaN(b));
+    // Tied quantiles (a value that fills several buckets' worth of rows) merge into one boundary.
+    return cuts.filter((b, i) => i === 0 || b !== cuts[i - 1]);
+  }
+}
+
+/**
+ * Running statistics over the train split, fed row by row or column by column, then fitted into the
+ * transform. Only kinds that learn something have state: numeric (moments, extremes, imputation),
+ * categorical (counts), quantileBuckets (value distribution). hashed, cross and the calendar kinds
+ * are fixed functions of their value.
+ */
+export class TransformStatistics {
+  rows = 0;
+  private readonly numeric = new Map<string, NumericFit>();
+  private readonly buckets = new Map<string, BucketFit>();
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  constructor(private readonly features: FeatureSpec[]) {
+    features.forEach((f, i) => {
+      if (f.kind === 'numeric') this.numeric.set(f.name, new NumericFit(f, i));
+      if (f.kind === 'quantileBuckets') this.buckets.set(f.name, new BucketFit(f.buckets));
+      if (f.kind === 'categorical') this.counts.set(f.name, new Map());
+    });
+  }
+
+  /** One train value of a numeric or quantileBuckets feature; null is a NULL (imputed features only). */
+  addNumeric(feature: string, value: number | null): void {
+    const numeric = this.numeric.get(feature);
+    if (numeric !== undefined) {
+      if (value === null) numeric.nulls++;
+      else numeric.add(value);
+      return;
+    }
+    if (value !== null) this.buckets.get(feature)!.distribution.add(value);
+  }
+
+  /**
+   * A column of values, train rows only (isTest[r] = 1 skips row r). `validity` is Arrow's null
+   * bitmap (null when the column has no nulls), its bit for row r at bitOffset + r.
+   */
+  addNumbers(feature: string, values: Float64Array, validity: Uint8Array | null, bitOffset: number, isTest: Uint8Array, rows: number): void {
+    const numeric = this.numeric.get(feature);
+    if (numeric !== undefined && validity === null && numeric.plain) {
+      numeric.addPlain(values, isTest, rows);
+      return;
+    }
+    const distribution = numeric === undefined ? this.buckets.get(feature)!.distribution : null;
+    for (let r = 0; r < rows; r++) {
+      if (isTest[r]) continue;
+      const bit = bitOffset + r;
+      if (validity !== null && (validity[bit >> 3]! & (1 << (bit & 7))) === 0) {
+        if (numeric !== undefined) numeric.nulls++;
+      } else if (numeric !== undefined) numeric.add(values[r]!);
+      else distribution!.add(values[r]!);
+    }
+  }
+
+  addCategory(feature: string, value: string | null, count = 1): void {
+    if (value === null) return;
+    const m = this.counts.get(feature)!;
+    m.set(value, (m.get(value) ?? 0) + count);
+  }
+
+  /**
+   * The fitted transform. A user's mistake that only the data reveals (log1p over values ≤ -1, a
+   * statistic of a column with no values) is a PipelineInputError naming the feature and the fix.
+   */
+  fit(spec: PipelineSpec): FittedTransformV2 {
+    let offset = 0;
+    const fitted: FittedFeature[] = this.features.map((f): FittedFeature => {
+      const start = offset;
+      const take = <T extends FittedFeature>(feature: T): T => {
+        offset += feature.width;
+        return feature;
+      };
+      switch (f.kind) {
+        case 'numeric':
+          return take(this.numeric.get(f.name)!.fit(start));
+        case 'categorical': {
+          const minCount = f.minCount ?? 1;
+          const vocabulary = [...this.counts.get(f.name)!.entries()]
+            .filter(([, count]) => count >= minCount)
+            .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+            .slice(0, f.topK)
+            .map(([value]) => value);
+          return take({ kind: 'categorical', name: f.name, column: f.column, offset: start, width: vocabulary.length + 1, vocabulary });
+        }
+        case 'hourOfDay':
+          return take({ kind: 'hourOfDay', name: f.name, column: f.column, offset: start, width: 24 });
+        case 'dayOfWeek':
+          return take({ kind: 'dayOfWeek', name: f.name, column: f.column, offset: start, width: 7 });
+        case 'quantileBuckets': {
+          const boundaries = this.buckets.get(f.name)!.boundaries();
+          return take({ kind: 'quantileBuckets', name: f.name, column: f.column, offset: start, width: boundaries.length + 1, boundaries });
+        }
+        case 'hashed':
+          return take({ kind: 'hashed', name: f.name, column: f.column, offset: start, width: f.buckets + 1, buckets: f.buckets });
+        case 'cross':
+          return take({ kind: 'cross', name: f.name, columns: [...f.columns], offset: start, width: f.buckets + 1, buckets: f.buckets });
+        case 'timestamp': {
+          const width = f.parts.reduce((w, part) => w + (f.cyclical ? 2 : PART_SIZE[part]), 0);
+          return take({ kind: 'timestamp', name: f.name, column: f.column, offset: start, width, parts: [...f.parts], cyclical: f.cyclical });
+        }
+      }
+    });
+    return {
+      format: TRANSFORM_V2,
+      key: rowIdColumn(spec.source),
+      label: { ...spec.label },
+      split: { ...spec.split },
+      features: fitted,
+      inputDim: offset,
+      trainRows: this.rows,
+    };
+  }
+}
