@@ -10,7 +10,7 @@ import { planPartitions } from '../lib/data/partition-planner';
 import { partitionSelect } from '../lib/data/partition-sql';
 import type { Partition } from '../lib/data/partitions';
 import { inspectSource, type SourceSchema } from '../lib/data/source-schema';
-import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
+import { parsePipelineSpecText, postgresSourceOf } from '../lib/spec/pipeline-spec';
 import { runInThread } from '../lib/threads/run-in-thread';
 import { startPostgres } from '../scripts/stack/postgres';
 import { readFileSync } from 'node:fs';
@@ -50,10 +50,11 @@ async function main(): Promise<void> {
     const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
     await ensureFlightsTable(pgPool(pg.url), table, rows >= 3_000_000 ? undefined : rows);
     const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
-    spec.source.table = table;
-    const schema = await inspectSource(pgPool(pg.url), spec);
-    spec.source.partitions = partitions;
-    const ranges = (await planPartitions(pgPool(pg.url), spec.source, schema)).partitions;
+    const source = postgresSourceOf(spec);
+    source.table = table;
+    const schema = await inspectSource(pgPool(pg.url), spec, source);
+    source.partitions = partitions;
+    const ranges = (await planPartitions(pgPool(pg.url), source, schema)).partitions;
     const concurrency = os.cpus().length;
 
     async function inParallel<T>(fn: (r: Partition) => Promise<T>): Promise<T[]> {

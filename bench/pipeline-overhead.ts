@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
-import { parsePipelineSpecText } from '../lib/spec/pipeline-spec';
+import { parsePipelineSpecText, postgresSourceOf } from '../lib/spec/pipeline-spec';
 import { connectClient, startTrainingPipeline, watchPipeline } from '../scripts/client/pipeline-client';
 import { findRunningStack, startStack, type StackInfo } from '../scripts/stack/stack';
 import { WORKER_POOLS } from '../contracts';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const table = rows >= 3_000_000 ? 'flights' : `flights_${rows}`;
     await ensureFlightsTable(pgPool(info.databaseUrl), table, rows >= 3_000_000 ? undefined : rows);
     const spec = parsePipelineSpecText(readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights.json'), 'utf8'));
-    spec.source.table = table;
+    postgresSourceOf(spec).table = table;
 
     const handle = await startTrainingPipeline(client, spec, { queuePrefix: info.queuePrefix });
     const result = await watchPipeline(handle, false);
