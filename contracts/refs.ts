@@ -48,6 +48,8 @@ export interface EncodedShardRef extends ArtifactRef {
   partition: number;
   trainRows: number;
   testRows: number;
+  /** Rows held out for validation, when the split has a validation fraction. */
+  validationRows?: number;
 }
 
 export interface CheckpointRef extends ArtifactRef {

@@ -234,5 +234,9 @@ export function columnsForSpec(
         break;
     }
   });
+  if (spec.split.timeColumn !== undefined) {
+    requireKind(spec.split.timeColumn, 'split.timeColumn', 'timestamp');
+    add(spec.split.timeColumn, 'timestamp');
+  }
   return columns;
 }

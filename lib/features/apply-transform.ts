@@ -3,7 +3,8 @@ import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import { PipelineInputError } from '../errors';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
-import { isTestRow } from './split';
+import { RowSplitter } from './row-splitter';
+import { SPLIT_CODE } from './split';
 import { LabelEncoder } from './label-encoder';
 import { FeatureEncoder } from './feature-encoder';
 import { readTransform, type FittedFeature, type FittedTransform } from './transform-format';
@@ -35,6 +36,8 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
   const encoder = new FeatureEncoder(transform);
   let trainRows = 0;
   let testRows = 0;
+  let validationRows = 0;
+  const splitter = new RowSplitter(transform.key, transform.label, transform.split);
   // Categorical values are interned per shard: few distinct values, many rows, so each is looked up once.
   const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
   let ids = new Int32Array(0);
@@ -45,11 +48,13 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
       const n = batch.numRows;
       const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
       const label = labels.encode(batch.getChild(transform.label.column)!.data[0]!, n);
+      const splits = splitter.split(batch);
       const isTest = new Float32Array(n);
       for (let r = 0; r < n; r++) {
-        const test = isTestRow(keys[r]!, transform.split.seed, transform.split.testFraction);
-        isTest[r] = test ? 1 : 0;
-        if (test) testRows++;
+        const code = splits[r]!;
+        isTest[r] = code;
+        if (code === SPLIT_CODE.test) testRows++;
+        else if (code === SPLIT_CODE.validation) validationRows++;
         else trainRows++;
       }
       const columns: Data[] = [makeVector(label).data[0]!, makeVector(isTest).data[0]!];
@@ -85,11 +90,11 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
         columns.push(makeVector(codes).data[0]!);
       });
       writer.write(columns, n);
-      progress(trainRows + testRows);
+      progress(trainRows + testRows + validationRows);
     }
     await writer.close();
   });
-  return { ...ref, partition: input.shard.partition, trainRows, testRows };
+  return { ...ref, partition: input.shard.partition, trainRows, testRows, ...(validationRows > 0 ? { validationRows } : {}) };
 }
 
 function utf8Data(batch: RecordBatch, column: string): Data<Utf8> {

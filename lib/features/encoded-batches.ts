@@ -4,6 +4,7 @@ import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from './apply-tran
 import { FeatureEncoder } from './feature-encoder';
 import type { FittedTransform } from './transform-format';
 import { mulberry32, shuffleInPlace } from '../random';
+import { SPLIT_CODE, type SplitName } from './split';
 import type { EncodedShardRef } from '../../contracts/refs';
 
 export interface DenseBatch {
@@ -14,7 +15,7 @@ export interface DenseBatch {
 }
 
 export interface BatchOptions {
-  split: 'train' | 'test';
+  split: SplitName;
   batchSize: number;
   /** When set, rows within each Arrow batch are shuffled with this seed (plus the batch's position). */
   shuffleSeed?: number;
@@ -30,7 +31,7 @@ export async function* denseBatches(fitted: FittedTransform, shards: EncodedShar
   const encoder = new FeatureEncoder(fitted);
   const transform = encoder.transform;
   const dim = transform.inputDim;
-  const wantTest = options.split === 'test' ? 1 : 0;
+  const wantTest = SPLIT_CODE[options.split];
   const featureCount = transform.features.length;
   const codes = new Float32Array(featureCount);
   // One buffer for every batch: a fresh 4096 x 234 array per step cost more in allocation and GC

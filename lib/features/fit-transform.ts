@@ -3,7 +3,11 @@ import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import type { ShardRef, TransformRef } from '../../contracts/refs';
 import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
-import { isTestRow } from './split';
+import { PipelineInputError } from '../errors';
+import { addToWidthSketch, emptyWidthSketch, widthSketchCount, widthSketchQuantile } from '../statistics/width-sketch';
+import { LabelEncoder } from './label-encoder';
+import { RowSplitter } from './row-splitter';
+import { plainSplit, SPLIT_CODE, StratumCounter, type SplitRule } from './split';
 import { TransformStatistics } from './transform-statistics';
 import type { FittedTransformV2 } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
@@ -22,19 +26,21 @@ export interface FitTransformTask {
  */
 export async function fitTransform(input: FitTransformTask, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
+  const split = await resolveSplit(spec, input.shards);
+  const splitter = new RowSplitter(rowIdColumn(spec.source), spec.label, split);
   const stats = new TransformStatistics(spec.features);
   const categories = new CategoryCounts(spec);
   let seen = 0;
   for (const shard of input.shards) {
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
-      accumulate(stats, categories, spec, batch);
+      accumulate(stats, categories, spec, splitter.split(batch), batch);
       seen += batch.numRows;
       progress(seen);
     }
   }
   categories.addTo(stats);
   if (stats.rows === 0) throw new Error('the train split is empty: there are no rows to fit the transform on');
-  const fitted: FittedTransformV2 = stats.fit(spec);
+  const fitted: FittedTransformV2 = stats.fit(spec, split);
   const ref = await new ArtifactStore(input.artifactRoot).putJson('transforms', fitted);
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
@@ -67,11 +73,47 @@ class CategoryCounts {
   }
 }
 
-function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, batch: RecordBatch): void {
-  const keys = batch.getChild(rowIdColumn(spec.source))!.toArray() as Float64Array;
+/**
+ * A time split's instants and a stratified split's per-class thresholds come from the data, so they
+ * take one pass over the column they need (the time, or the row id and label) before the fit: time
+ * quantiles from a fine width sketch (within span / 65536 of exact), hash thresholds per class from
+ * binned counts. A plain hash split needs no pass.
+ */
+async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Promise<SplitRule> {
+  const rule = plainSplit(spec);
+  const { timeColumn, stratify } = spec.split;
+  if (timeColumn === undefined && stratify !== true) return rule;
+  const validation = rule.validationFraction ?? 0;
+  const sketch = emptyWidthSketch(TIME_SPLIT_BINS);
+  const strata = new StratumCounter(rule.seed);
+  const labels = new LabelEncoder(spec.label);
+  for (const shard of shards) {
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+      if (timeColumn !== undefined) {
+        const times = batch.getChild(timeColumn)!.toArray() as Float64Array;
+        addToWidthSketch(sketch, times, times.length);
+        continue;
+      }
+      const keys = batch.getChild(rowIdColumn(spec.source))!.toArray() as Float64Array;
+      const label = labels.encode(batch.getChild(spec.label.column)!.data[0]!, batch.numRows);
+      for (let r = 0; r < batch.numRows; r++) strata.add(keys[r]!, label[r]!);
+    }
+  }
+  if (timeColumn === undefined) return { ...rule, strata: strata.thresholds(rule.testFraction, validation) };
+  if (widthSketchCount(sketch) === 0) throw new PipelineInputError(`split.timeColumn: "${timeColumn}" has no values to split by.`);
+  const testFrom = widthSketchQuantile(sketch, 1 - rule.testFraction);
+  return { ...rule, time: { column: timeColumn, testFrom, validationFrom: widthSketchQuantile(sketch, 1 - rule.testFraction - validation) } };
+}
+
+/** Buckets of the time split's sketch: its instants land within the time span / TIME_SPLIT_BINS of the exact quantiles. */
+const TIME_SPLIT_BINS = 1 << 16;
+
+/** Adds the batch's train rows (split code 0) to the statistics. */
+function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, codes: Uint8Array, batch: RecordBatch): void {
+  // The fit reads train rows only: everything held out (test, validation) is skipped as test rows were.
   const isTest = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
-    if (isTestRow(keys[r]!, spec.split.seed, spec.split.testFraction)) isTest[r] = 1;
+    if (codes[r] !== SPLIT_CODE.train) isTest[r] = 1;
     else stats.rows++;
   }
   categories.add(batch, isTest);

@@ -1,5 +1,5 @@
 /**
- * Deterministic train/test assignment by row key: the same key lands in the same split in every
+ * Deterministic train / test / validation assignment: the same row lands in the same split in every
  * run, on every worker, whatever the partitioning.
  */
 export function hashKey(key: number, seed: number): number {
@@ -17,4 +17,84 @@ export function hashKey(key: number, seed: number): number {
 
 export function isTestRow(key: number, seed: number, testFraction: number): boolean {
   return hashKey(key, seed) / 4294967296 < testFraction;
+}
+
+/** The code an encoded shard stores for each split (its `is_test` column). */
+export const SPLIT_CODE = { train: 0, test: 1, validation: 2 } as const;
+export type SplitName = keyof typeof SPLIT_CODE;
+export type SplitCode = (typeof SPLIT_CODE)[SplitName];
+
+/**
+ * How rows are split, as stored with the fitted transform (and so applied identically to every
+ * shard). By hash: a row is test when hashKey(row id, seed) falls below the test threshold and
+ * validation below the validation one (both out of 2^32); stratified, each label class has its own
+ * thresholds, so each class is split in the same proportions. By time: rows at or after `testFrom`
+ * are test, rows from `validationFrom` on (and before `testFrom`) validation, the rest train.
+ * `testFraction` and `seed` alone are the split of transforms written before this rule existed.
+ */
+export interface SplitRule {
+  testFraction: number;
+  seed: number;
+  validationFraction?: number;
+  /** Per label class (0, 1): hash thresholds, out of 2^32. */
+  strata?: Array<{ test: number; validation: number }>;
+  /** The time split: its timestamp column and the first instant of each held-out split (epoch ms). */
+  time?: { column: string; testFrom: number; validationFrom: number };
+}
+
+const TWO_32 = 4294967296;
+
+/** The spec's split before anything is learnt from the data: its fractions and seed (all a hash split needs). */
+export function plainSplit(spec: { split: { testFraction: number; seed: number; validationFraction?: number | undefined } }): SplitRule {
+  const { testFraction, seed, validationFraction } = spec.split;
+  return { testFraction, seed, ...(validationFraction ? { validationFraction } : {}) };
+}
+
+/** Where a row goes: `time` (epoch ms) is read only by a time split, `label` (0/1) only by a stratified one. */
+export function splitOf(rule: SplitRule, rowId: number, time: number, label: number): SplitCode {
+  if (rule.time) {
+    if (time >= rule.time.testFrom) return SPLIT_CODE.test;
+    return time >= rule.time.validationFrom ? SPLIT_CODE.validation : SPLIT_CODE.train;
+  }
+  const h = hashKey(rowId, rule.seed);
+  const stratum = rule.strata?.[label];
+  const test = stratum ? stratum.test : rule.testFraction * TWO_32;
+  const validation = stratum ? stratum.validation : (rule.testFraction + (rule.validationFraction ?? 0)) * TWO_32;
+  if (h < test) return SPLIT_CODE.test;
+  return h < validation ? SPLIT_CODE.validation : SPLIT_CODE.train;
+}
+
+/** Bins of the 32-bit hash a stratified split counts rows in: thresholds land within 1/65536 of the hash range. */
+const HASH_BINS = 65536;
+
+/**
+ * Counts, per label class, how the rows' hashes spread over HASH_BINS bins, so that each class's
+ * thresholds can cut exactly its own share (within a bin's rows) of test and validation rows.
+ */
+export class StratumCounter {
+  private readonly bins = [new Float64Array(HASH_BINS), new Float64Array(HASH_BINS)];
+
+  constructor(private readonly seed: number) {}
+
+  add(rowId: number, label: number): void {
+    this.bins[label]![hashKey(rowId, this.seed) >>> 16]!++;
+  }
+
+  /** Thresholds such that the class's rows below them are `testFraction` (and then `validationFraction`) of it, to a bin. */
+  thresholds(testFraction: number, validationFraction: number): Array<{ test: number; validation: number }> {
+    return this.bins.map((bins) => {
+      const total = bins.reduce((a, b) => a + b, 0);
+      const cut = (share: number): number => {
+        const want = Math.round(share * total);
+        if (want <= 0) return 0;
+        let seen = 0;
+        for (let b = 0; b < HASH_BINS; b++) {
+          seen += bins[b]!;
+          if (seen >= want) return (b + 1) * HASH_BINS;
+        }
+        return TWO_32;
+      };
+      return { test: cut(testFraction), validation: cut(testFraction + validationFraction) };
+    });
+  }
 }

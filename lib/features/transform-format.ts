@@ -1,3 +1,4 @@
+import type { SplitRule } from './split';
 import type { ArtifactRef } from '../../contracts/refs';
 import { readArtifactJson } from '../artifacts/artifact-store';
 import type { LabelRule, TimestampPart } from '../spec/pipeline-spec';
@@ -116,7 +117,7 @@ interface TransformHeader {
   /** The shard column that identifies a row and decides its split. */
   key: string;
   label: LabelRule;
-  split: { testFraction: number; seed: number };
+  split: SplitRule;
   inputDim: number;
   trainRows: number;
 }

@@ -1,5 +1,6 @@
 import { PipelineInputError } from '../errors';
 import { rowIdColumn, type FeatureSpec, type PipelineSpec } from '../spec/pipeline-spec';
+import { plainSplit, type SplitRule } from './split';
 import { PART_SIZE } from './calendar';
 import { TRANSFORM_V2, type FittedFeature, type FittedImpute, type FittedNumeric, type FittedScale, type FittedTransformV2 } from './transform-format';
 import { EXACT_DISTINCT_LIMIT, ValueDistribution } from './value-distribution';
@@ -264,7 +265,7 @@ export class TransformStatistics {
    * The fitted transform. A user's mistake that only the data reveals (log1p over values ≤ -1, a
    * statistic of a column with no values) is a PipelineInputError naming the feature and the fix.
    */
-  fit(spec: PipelineSpec): FittedTransformV2 {
+  fit(spec: PipelineSpec, split: SplitRule = plainSplit(spec)): FittedTransformV2 {
     let offset = 0;
     const fitted: FittedFeature[] = this.features.map((f): FittedFeature => {
       const start = offset;
@@ -306,7 +307,7 @@ export class TransformStatistics {
       format: TRANSFORM_V2,
       key: rowIdColumn(spec.source),
       label: { ...spec.label },
-      split: { ...spec.split },
+      split,
       features: fitted,
       inputDim: offset,
       trainRows: this.rows,

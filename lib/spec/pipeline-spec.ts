@@ -202,6 +202,32 @@ const parquetSource = z
   })
   .strict();
 
+/**
+ * How rows are split: by a seeded hash of the row's identity (default), optionally stratified by the
+ * label so that each class is split in the same proportions, or by time (the latest `testFraction` of
+ * rows by `timeColumn` are test, the `validationFraction` before them validation), as a model that
+ * predicts the future should be evaluated. A validation split is held out of training and test both.
+ */
+const splitSpec = z
+  .object({
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+    validationFraction: z.number().min(0).lt(1).optional(),
+    seed: z.number().int().default(42),
+    stratify: z.boolean().optional(),
+    timeColumn: identifier.optional(),
+  })
+  .strict()
+  .superRefine((split, ctx) => {
+    // A testFraction of 1 or more is already reported on its own field.
+    if (split.testFraction < 1 && split.testFraction + (split.validationFraction ?? 0) >= 1) {
+      ctx.addIssue({ code: 'custom', path: ['validationFraction'], message: 'testFraction + validationFraction must leave rows to train on (sum below 1)' });
+    }
+    if (split.stratify === true && split.timeColumn !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stratify'], message: 'a time split takes the latest rows whatever their label; drop stratify or timeColumn' });
+    }
+  })
+  .default({ testFraction: 0.2, seed: 42 });
+
 const labelValue = z.union([z.string(), z.number()]);
 
 /**
@@ -235,13 +261,7 @@ export const pipelineSpecSchema = z
     source: z.discriminatedUnion('kind', [postgresSource, csvSource, parquetSource]),
     label: labelSpec,
     features: z.array(featureSpecSchema).min(1),
-    split: z
-      .object({
-        testFraction: z.number().gt(0).lt(1).default(0.2),
-        seed: z.number().int().default(42),
-      })
-      .strict()
-      .default({ testFraction: 0.2, seed: 42 }),
+    split: splitSpec,
     model: z
       .object({
         name: identifier.optional(),

@@ -522,3 +522,29 @@ describe('file sources', () => {
     );
   });
 });
+
+describe('split', () => {
+  const withSplit = (split: Record<string, unknown>): unknown => ({ ...example(), split });
+
+  test('validation, stratify and time are optional; the plain split is as before', () => {
+    expect(parsePipelineSpec(example()).split).toEqual({ testFraction: 0.2, seed: 42 });
+    expect(parsePipelineSpec(withSplit({ testFraction: 0.1, validationFraction: 0.1, stratify: true })).split).toEqual({
+      testFraction: 0.1,
+      validationFraction: 0.1,
+      stratify: true,
+      seed: 42,
+    });
+    expect(parsePipelineSpec(withSplit({ timeColumn: 'date' })).split).toEqual({ testFraction: 0.2, seed: 42, timeColumn: 'date' });
+  });
+
+  test('fractions must leave rows to train on; a time split cannot be stratified', () => {
+    const problems = (split: Record<string, unknown>): string[] => specErrorOf(() => parsePipelineSpec(withSplit(split))).problems;
+    expect(problems({ testFraction: 0.6, validationFraction: 0.4 })).toEqual([
+      'split.validationFraction: testFraction + validationFraction must leave rows to train on (sum below 1)',
+    ]);
+    expect(problems({ stratify: true, timeColumn: 'date' })).toEqual([
+      'split.stratify: a time split takes the latest rows whatever their label; drop stratify or timeColumn',
+    ]);
+    expect(problems({ timeColumn: 'date; drop' })).toEqual(['split.timeColumn: must be a plain SQL identifier (letters, digits, underscore)']);
+  });
+});

@@ -1,4 +1,4 @@
-import { hashKey, isTestRow } from '../../lib/features/split';
+import { hashKey, isTestRow, splitOf, SPLIT_CODE, StratumCounter } from '../../lib/features/split';
 
 const KEYS = 100_000;
 
@@ -81,6 +81,51 @@ describe('isTestRow', () => {
     for (let k = 0; k < 1000; k++) {
       expect(isTestRow(k, 42, 0)).toBe(false);
       expect(isTestRow(k, 42, 1)).toBe(true);
+    }
+  });
+});
+
+describe('splitOf', () => {
+  test('a plain rule splits exactly as isTestRow did, so transforms written before keep their split', () => {
+    const rule = { testFraction: 0.2, seed: 42 };
+    for (let k = 0; k < 20_000; k++) expect(splitOf(rule, k, 0, 0) === SPLIT_CODE.test).toBe(isTestRow(k, 42, 0.2));
+  });
+
+  test('a validation fraction takes its share from the hashes after the test share, and train keeps the rest', () => {
+    const rule = { testFraction: 0.2, validationFraction: 0.1, seed: 7 };
+    const counts = [0, 0, 0];
+    for (let k = 0; k < KEYS; k++) counts[splitOf(rule, k, 0, 0)]!++;
+    expect(counts[SPLIT_CODE.test]! / KEYS).toBeCloseTo(0.2, 2);
+    expect(counts[SPLIT_CODE.validation]! / KEYS).toBeCloseTo(0.1, 2);
+    // Test rows are those of the plain 0.2 split: adding validation moves no row out of test.
+    for (let k = 0; k < 5000; k++) if (isTestRow(k, 7, 0.2)) expect(splitOf(rule, k, 0, 0)).toBe(SPLIT_CODE.test);
+  });
+
+  test('a time rule: test from testFrom on, validation from validationFrom, train before', () => {
+    const rule = { testFraction: 0.2, seed: 1, time: { column: 't', testFrom: 1000, validationFrom: 800 } };
+    expect([0, 799, 800, 999, 1000, 5000].map((t) => splitOf(rule, 3, t, 0))).toEqual([0, 0, 2, 2, 1, 1]);
+  });
+});
+
+describe('StratumCounter', () => {
+  test("each class's test and validation shares match the fractions to within a hash bin, however rare the class", () => {
+    const counter = new StratumCounter(42);
+    // 3% positives: a plain hash split gives them a test share that wanders; the stratified one does not.
+    const label = (k: number): number => (hashKey(k, 999) % 100 < 3 ? 1 : 0);
+    for (let k = 0; k < KEYS; k++) counter.add(k, label(k));
+    const strata = counter.thresholds(0.25, 0.15);
+    const rule = { testFraction: 0.25, validationFraction: 0.15, seed: 42, strata };
+    const per = [
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    for (let k = 0; k < KEYS; k++) per[label(k)]![splitOf(rule, k, 0, label(k))]!++;
+    for (const counts of per) {
+      const total = counts.reduce((a, b) => a + b, 0);
+      // A bin holds about total / 65536 rows of a class; allow two.
+      const slack = 2 + (2 * total) / 65536;
+      expect(Math.abs(counts[SPLIT_CODE.test]! - 0.25 * total)).toBeLessThanOrEqual(slack);
+      expect(Math.abs(counts[SPLIT_CODE.validation]! - 0.15 * total)).toBeLessThanOrEqual(slack);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { splitOf, SPLIT_CODE } from '../../lib/features/split';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -358,5 +359,60 @@ describe('log1p at apply time', () => {
       `feature "amount": log1p needs values greater than -1, but column "amount" holds -5 in the row with id = ${bad.id}; ` +
         'add "clip": {"min": 0} (or another bound above -1) to the feature, or drop log1p',
     );
+  });
+});
+
+describe('splits', () => {
+  const splitSpec = (split: Record<string, unknown>): PipelineSpec =>
+    parsePipelineSpec({
+      name: 'splits',
+      source: { kind: 'postgres', table: 't', key: 'id' },
+      label: { column: 'y', greaterThan: 0 },
+      features: [{ kind: 'numeric', name: 'dist', column: 'dist' }],
+      split,
+      model: {},
+    });
+
+  test('a time split: every test row is later than every validation row, which is later than every train row', async () => {
+    const rows = randomRows(4000, 5);
+    const { shard } = await writeShard(rows.map(fieldsOf));
+    const { transform, encoded } = await fitAndApply(splitSpec({ testFraction: 0.2, validationFraction: 0.1, timeColumn: 'date' }), [shard]);
+    expect(transform.split.time?.column).toBe('date');
+    const codes = (await encodedRows(encoded[0]!.uri, transform)).map((r) => r.isTest);
+    const times = (code: number): number[] => rows.filter((_, i) => codes[i] === code).map((r) => r.date);
+    expect(Math.min(...times(1))).toBeGreaterThanOrEqual(Math.max(...times(2)));
+    expect(Math.min(...times(2))).toBeGreaterThanOrEqual(Math.max(...times(0)));
+    // Shares within the time sketch's resolution of the fractions.
+    expect(times(1).length / rows.length).toBeCloseTo(0.2, 1);
+    expect(times(2).length / rows.length).toBeCloseTo(0.1, 1);
+    expect(encoded[0]!.trainRows + encoded[0]!.testRows + (encoded[0]!.validationRows ?? 0)).toBe(rows.length);
+    expect(encoded[0]!.validationRows).toBe(times(2).length);
+  });
+
+  test('the fit reads train rows only: validation rows do not move the scaler', async () => {
+    const rows = randomRows(3000, 6);
+    const { shard } = await writeShard(rows.map(fieldsOf));
+    const spec = splitSpec({ testFraction: 0.2, validationFraction: 0.2, seed: 3 });
+    const { transform } = await fitAndApply(spec, [shard]);
+    const rule = { testFraction: 0.2, validationFraction: 0.2, seed: 3 };
+    const train = rows.filter((r) => splitOf(rule, r.id, 0, 0) === SPLIT_CODE.train).map((r) => r.dist);
+    const mean = train.reduce((a, b) => a + b, 0) / train.length;
+    const f = transform.features[0]!;
+    if (f.kind !== 'numeric' || f.scale.kind !== 'standard') throw new Error('a standardised numeric feature expected');
+    expect(f.scale.mean).toBeCloseTo(mean, 9);
+    expect(transform.trainRows).toBe(train.length);
+  });
+
+  test('a stratified split gives each label class the test fraction, as the shards are encoded', async () => {
+    const rows = randomRows(6000, 7);
+    const { shard } = await writeShard(rows.map(fieldsOf));
+    const { transform, encoded } = await fitAndApply(splitSpec({ testFraction: 0.25, stratify: true, seed: 11 }), [shard]);
+    expect(transform.split.strata).toHaveLength(2);
+    const out = await encodedRows(encoded[0]!.uri, transform);
+    for (const label of [0, 1]) {
+      const of = out.filter((r) => r.label === label);
+      const test = of.filter((r) => r.isTest === SPLIT_CODE.test).length;
+      expect(Math.abs(test - 0.25 * of.length)).toBeLessThanOrEqual(2);
+    }
   });
 });
