@@ -14,6 +14,8 @@
  * ("a|b","c" and "a","b|c" hash apart). NULL never reaches the hash: it has its own slot.
  */
 
+import { fmix32 } from './fmix32';
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
@@ -42,13 +44,7 @@ export function murmur3(bytes: Uint8Array, start: number, end: number, seed: num
     k = Math.imul(k, C2);
     h ^= k;
   }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ length);
 }
 
 const utf8 = new TextEncoder();

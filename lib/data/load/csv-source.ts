@@ -130,7 +130,6 @@ function rowEncoder(sink: RowSink, width: number): (item: CsvItem) => void {
   const plan: LoadPlan = sink.plan;
   const columns = plan.columns.filter((c) => c.source >= 0);
   const encoders: TextEncoder[] = columns.map((c) => TEXT_ENCODERS[c.type]);
-  const keyName = plan.key.generated ? undefined : plan.key.name;
   const w = sink.writer;
   return (item) => {
     sink.read++;
@@ -150,19 +149,7 @@ function rowEncoder(sink: RowSink, width: number): (item: CsvItem) => void {
       const value = fields[column.source]!;
       // Empty is NULL; so is a blank value in a typed column (PostgreSQL would refuse "  " as a number).
       if (value === '' || (column.type !== 'text' && value.charCodeAt(0) <= 32 && value.trim() === '')) {
-        if (!column.notNull) {
-          w.null();
-          continue;
-        }
-        if (column.name === keyName) sink.nullKey(mark, line);
-        else
-          sink.reject(mark, {
-            line,
-            reason: 'null_value',
-            column: column.name,
-            message: `column "${column.name}" has no value, and it may not be NULL`,
-            fields,
-          });
+        if (sink.nullValue(mark, column, line, () => fields)) continue;
         return;
       }
       const problem = encoders[k]!(w, value);

@@ -67,6 +67,27 @@ export class RowSink {
   }
 
   /** Drops the row begun at `mark`: its key is empty, which fails the load once the first few are known. */
+  /**
+   * A NULL for `column`: written when the column may hold one (true: the row goes on); else the row
+   * is dropped again, as a NULL key (which fails the load) or quarantined as null_value (false).
+   */
+  nullValue(mark: number, column: LoadColumn, line: number, fields: () => Reject['fields']): boolean {
+    if (!column.notNull) {
+      this.writer.null();
+      return true;
+    }
+    if (!this.generatedKey && column.name === this.plan.key.name) this.nullKey(mark, line);
+    else
+      this.reject(mark, {
+        line,
+        reason: 'null_value',
+        column: column.name,
+        message: `column "${column.name}" has no value, and it may not be NULL`,
+        fields: fields(),
+      });
+    return false;
+  }
+
   nullKey(mark: number, line: number): void {
     this.writer.rewind(mark);
     this.nullKeyLines.push(line);

@@ -25,7 +25,6 @@ export async function openParquetSource(path: string, options: { limit?: number 
     async *copyChunks(sink: RowSink) {
       const w = sink.writer;
       const columns = sink.plan.columns;
-      const keyName = sink.plan.key.generated ? undefined : sink.plan.key.name;
       w.header();
       for await (const batch of reader.batches(options.limit !== undefined ? { limit: options.limit } : {})) {
         const cells: Array<CellColumn | undefined> = columns.map((c) => (c.source < 0 ? undefined : cellColumn(batch.data.children[c.source]!, c.type)));
@@ -40,19 +39,7 @@ export async function openParquetSource(path: string, options: { limit?: number 
             if (cell === undefined) continue; // the added key, written by beginRow
             const column = columns[k]!;
             if (cell.isNull(row)) {
-              if (!column.notNull) {
-                w.null();
-                continue;
-              }
-              if (column.name === keyName) sink.nullKey(mark, line);
-              else
-                sink.reject(mark, {
-                  line,
-                  reason: 'null_value',
-                  column: column.name,
-                  message: `column "${column.name}" has no value, and it may not be NULL`,
-                  fields: rowFields(row),
-                });
+              if (sink.nullValue(mark, column, line, () => rowFields(row))) continue;
               continue rows;
             }
             const problem = cell.write(w, row);
