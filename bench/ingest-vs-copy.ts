@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
 import { planPartitions } from '../lib/data/partition-planner';
-import { partitionSelect } from '../lib/data/partition-sql';
 import type { Partition } from '../lib/data/partitions';
-import { inspectSource, type SourceSchema } from '../lib/data/source-schema';
+import { inspectSource } from '../lib/data/source-schema';
 import { parsePipelineSpecText, postgresSourceOf } from '../lib/spec/pipeline-spec';
 import { runInThread } from '../lib/threads/run-in-thread';
 import { startPostgres } from '../scripts/stack/postgres';
 import { readFileSync } from 'node:fs';
+import { rawCopy } from './data-plane-pg';
+import { inParallel } from './data-plane-util';
 import { recordResult } from './record';
 
 /**
@@ -21,18 +20,6 @@ import { recordResult } from './record';
  * STDOUT` that only counts bytes (what psql \copy costs), at the same parallelism, in the same run.
  * Target: pipewright ingest >= 0.8x raw COPY.
  */
-async function rawCopy(url: string, schema: SourceSchema, range: Partition, format: 'text' | 'binary' = 'text'): Promise<number> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const sql = `COPY (${partitionSelect(schema, range)}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`;
-    let bytes = 0;
-    for await (const chunk of client.query(copyTo(sql))) bytes += (chunk as Buffer).length;
-    return bytes;
-  } finally {
-    await client.end();
-  }
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = process.hrtime.bigint();
@@ -57,28 +44,16 @@ async function main(): Promise<void> {
     const ranges = (await planPartitions(pgPool(pg.url), source, schema)).partitions;
     const concurrency = os.cpus().length;
 
-    async function inParallel<T>(fn: (r: Partition) => Promise<T>): Promise<T[]> {
-      const out: T[] = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < ranges.length) {
-            const r = ranges[next++]!;
-            out.push(await fn(r));
-          }
-        }),
-      );
-      return out;
-    }
+    const each = <T>(fn: (r: Partition) => Promise<T>): Promise<T[]> => inParallel(ranges, concurrency, fn);
 
     // Warm the table into the page cache so neither side pays the first read.
-    await inParallel((r) => rawCopy(pg.url, schema, r));
-    const [bytes, copySeconds] = await timed(() => inParallel((r) => rawCopy(pg.url, schema, r)));
+    await each((r) => rawCopy(pg.url, schema, [r], 'text'));
+    const [bytes, copySeconds] = await timed(() => each((r) => rawCopy(pg.url, schema, [r], 'text')));
     // What the server alone costs for the format ingest reads: the ceiling for ingest when the
     // database shares the machine's cores with the workers.
-    const [, binarySeconds] = await timed(() => inParallel((r) => rawCopy(pg.url, schema, r, 'binary')));
+    const [, binarySeconds] = await timed(() => each((r) => rawCopy(pg.url, schema, [r], 'binary')));
     const [shards, ingestSeconds] = await timed(() =>
-      inParallel((range) => runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, schema, partition: range, batchRows: 65_536 })),
+      each((range) => runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, schema, partition: range, batchRows: 65_536 })),
     );
     const ingested = shards.reduce((n, s) => n + s.rows, 0);
     const result = {
