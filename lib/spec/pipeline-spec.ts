@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { SQL_TYPES } from '../data/load/sql-types';
 import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation/checks';
@@ -389,6 +390,15 @@ export const ROW_NUMBER_COLUMN = '__row_number';
 
 export type PostgresSourceSpec = Extract<SourceSpec, { kind: 'postgres' }>;
 export type FileSourceSpec = Extract<SourceSpec, { kind: 'csv' | 'parquet' }>;
+
+/**
+ * The spec with a relative file-source path made absolute against `dir` (the spec file's folder),
+ * as paths in a config file are read: the cpu pools that open the files run in a folder of their own.
+ */
+export function resolveSourcePath(spec: PipelineSpec, dir: string): PipelineSpec {
+  if (spec.source.kind === 'postgres' || path.isAbsolute(spec.source.path)) return spec;
+  return { ...spec, source: { ...spec.source, path: path.resolve(dir, spec.source.path) } };
+}
 
 /** The spec's source when it must be a PostgreSQL one (the demo and the benchmarks set its table). */
 export function postgresSourceOf(spec: PipelineSpec): PostgresSourceSpec {

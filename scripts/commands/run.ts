@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { parsePipelineSpecText, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { parsePipelineSpecText, resolveSourcePath, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { connectClient, failureMessage, startTrainingPipeline, watchPipeline, webUiLink } from '../client/pipeline-client';
 import { onInterrupt } from '../client/interrupt';
 import { printResult } from '../client/print';
@@ -14,7 +15,7 @@ export async function readSpecFile(file: string): Promise<PipelineSpec> {
   } catch (err) {
     throw new Error(`cannot read spec ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return parsePipelineSpecText(text, file);
+  return resolveSourcePath(parsePipelineSpecText(text, file), path.dirname(path.resolve(file)));
 }
 
 /** Starts the pipeline on `target`, shows progress, prints the outcome. */

@@ -12,6 +12,7 @@ import {
   rowIdColumn,
   ROW_NUMBER_COLUMN,
   postgresSourceOf,
+  resolveSourcePath,
 } from '../../lib/spec/pipeline-spec';
 
 const examplePath = path.join(__dirname, '..', '..', 'examples', 'flights.json');
@@ -514,6 +515,15 @@ describe('file sources', () => {
     expect(problems({ kind: 'parquet', path: 'a.parquet', delimiter: ',' })).toEqual(['source: unknown field "delimiter"; remove it or check its spelling']);
     expect(problems({ kind: 'csv', path: '' })[0]).toMatch(/^source.path: /);
     expect(problems({ kind: 'excel', path: 'a.xlsx' })[0]).toMatch(/^source.kind: /);
+  });
+
+  test("a relative path is read against the spec file's folder; absolute paths and tables are left alone", () => {
+    const relative = parsePipelineSpec(withSource({ kind: 'csv', path: 'data/*.csv' }));
+    expect(resolveSourcePath(relative, '/specs/trips').source).toMatchObject({ path: '/specs/trips/data/*.csv' });
+    const absolute = parsePipelineSpec(withSource({ kind: 'parquet', path: '/lake/events.parquet' }));
+    expect(resolveSourcePath(absolute, '/specs')).toBe(absolute);
+    const table = parsePipelineSpec(example());
+    expect(resolveSourcePath(table, '/specs')).toBe(table);
   });
 
   test('postgresSourceOf refuses a file source by name', () => {
