@@ -9,6 +9,7 @@ import { initBackend, type BackendChoice } from '../lib/models/backend';
 import { buildModel } from '../lib/models/build-model';
 import { deriveSeed, mulberry32 } from '../lib/random';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
+import { modelSpecSchema } from '../lib/spec/model-spec';
 import { recordResult } from './record';
 
 /**
@@ -27,7 +28,7 @@ import { recordResult } from './record';
 
 // wasm first: it is the baseline, and it is measured even if a later backend hangs.
 const ALL: BackendChoice[] = ['wasm', 'webgpu', 'tensorflow', 'cpu'];
-const MODEL: PipelineSpec['model'] = { type: 'mlp', hidden: [32], batchSize: 4096, learningRate: 0.005, seed: 7, epochs: 1 };
+const MODEL: PipelineSpec['model'] = modelSpecSchema.parse({ type: 'mlp', hidden: [32], batchSize: 4096, learningRate: 0.005, seed: 7, epochs: 1 });
 // The flights encoding: standardised distance, one-hot origin (top 100 + other), destination, hour,
 // weekday. Batches are expanded by the pipeline's own FeatureEncoder, as trainEpoch does.
 const vocabulary = Array.from({ length: 100 }, (_, i) => `A${i}`);

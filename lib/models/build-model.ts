@@ -1,10 +1,11 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { deriveSeed } from '../random';
 import type { PipelineSpec } from '../spec/pipeline-spec';
+import { hiddenLayersOf } from '../spec/model-spec';
 
 /** The spec's network: `hidden` ReLU layers (none for logistic) and a sigmoid output, seeded initialisers. */
 export function buildModel(spec: PipelineSpec['model'], inputDim: number): tfl.Sequential {
-  const hidden = spec.type === 'mlp' ? spec.hidden : [];
+  const hidden = hiddenLayersOf(spec).map((l) => l.units);
   const model = tfl.sequential();
   hidden.forEach((units, i) => {
     model.add(

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SQL_TYPES } from '../data/load/sql-types';
 import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation/checks';
+import { modelSpecSchema } from './model-spec';
 
 /**
  * The pipeline spec: what a user writes in examples/*.json. Every object is strict so that a
@@ -263,22 +264,7 @@ export const pipelineSpecSchema = z
     label: labelSpec,
     features: z.array(featureSpecSchema).min(1),
     split: splitSpec,
-    model: z
-      .object({
-        name: identifier.optional(),
-        type: z.enum(['logistic', 'mlp']).default('mlp'),
-        hidden: z.array(z.number().int().min(1).max(4096)).default([32]),
-        epochs: z.number().int().min(1).max(1000).default(2),
-        batchSize: z
-          .number()
-          .int()
-          .min(1)
-          .max(1 << 20)
-          .default(4096),
-        learningRate: z.number().positive().default(0.01),
-        seed: z.number().int().default(7),
-      })
-      .strict(),
+    model: modelSpecSchema,
     /** Schema and drift checks on every run's dataset: severities and thresholds (lib/validation/checks.ts). */
     validation: validationChecksSchema.default(DEFAULT_VALIDATION_CHECKS),
     quarantine: z
