@@ -9,6 +9,7 @@ import { findRunningStack, startStack, type StackInfo } from '../scripts/stack/s
 import { WORKER_POOLS } from '../contracts';
 import { timelineOf, unionLength, type ActivitySpan } from './activity-timeline';
 import { recordResult } from './record';
+import { binaryMetricsOf } from '../lib/evaluation/metrics-summary';
 
 /**
  * The whole flights pipeline on a real stack, read back from its Temporal history: how long it
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
       rows: result.rows,
       runId: result.runId,
       backend: result.backend,
-      auc: result.metrics.auc,
+      auc: binaryMetricsOf(result.metrics).auc,
       wallSeconds: timeline.wallMs / 1000,
       busySeconds: busyMs / 1000,
       orchestrationSeconds: idleMs / 1000,
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
       target: 0.03,
       headline:
         `flights ${result.rows.toLocaleString('en-US')} rows: workflow ${(timeline.wallMs / 1000).toFixed(1)} s, no activity running for ${(idleMs / 1000).toFixed(2)} s ` +
-        `= ${pct(idleMs)} orchestration (target ≤ 3%), run bookkeeping ${pct(sum(bookkeeping))}; AUC ${result.metrics.auc.toFixed(4)} on ${result.backend}`,
+        `= ${pct(idleMs)} orchestration (target ≤ 3%), run bookkeeping ${pct(sum(bookkeeping))}; AUC ${binaryMetricsOf(result.metrics).auc.toFixed(4)} on ${result.backend}`,
     });
   } finally {
     await client.connection.close();

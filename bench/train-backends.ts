@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { FeatureEncoder, type FittedTransform } from '../lib/features/transform';
 import { initBackend, type BackendChoice } from '../lib/models/backend';
-import { buildModel } from '../lib/models/build-model';
+import { buildDenseModel } from '../lib/models/build-model';
 import { deriveSeed, mulberry32 } from '../lib/random';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import { modelSpecSchema } from '../lib/spec/model-spec';
@@ -122,7 +122,7 @@ async function measure(choice: BackendChoice, batchSize: number): Promise<Run> {
   let t = performance.now();
   const backend = await initBackend(choice);
   const initSeconds = (performance.now() - t) / 1000;
-  const model = buildModel({ ...MODEL, batchSize }, INPUT_DIM);
+  const model = buildDenseModel({ ...MODEL, batchSize }, INPUT_DIM);
   const optimizer = tf.train.adam(MODEL.learningRate);
   model.compile({ optimizer, loss: 'binaryCrossentropy' });
   const x = new Float32Array(batchSize * INPUT_DIM);

@@ -26,6 +26,12 @@ export interface PipelineProgress {
   /** Data validation warnings (anomalies of severity warn) of this run's dataset. */
   validationWarnings?: number;
   trainLoss?: number[];
+  /** Per epoch, where the split has validation rows. */
+  validationLoss?: number[];
+  /** The latest epoch's headline validation metric. */
+  validationMetric?: { name: string; value: number };
+  /** Training's position: the epoch running (0-based), the rounds of it done, and the workers. */
+  training?: { epoch: number; round: number; rounds: number; workers: number };
   backend?: string;
   metrics?: EvaluationMetrics;
   modelVersion?: number;
@@ -40,6 +46,13 @@ export interface EpochFinished {
   epoch: number;
   loss: number;
   backend: string;
+  /** Validation loss and the task's headline metric of the epoch's model, where the split has validation rows. */
+  validationLoss?: number;
+  validationMetric?: { name: string; value: number };
+  /** Rounds of weight averaging done in this epoch so far, of how many (data-parallel training). */
+  round?: number;
+  rounds?: number;
+  workers?: number;
 }
 
 /** Sent by the training child to its pipeline after each epoch, so the pipeline's progress shows epochs as they end. */

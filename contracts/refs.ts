@@ -64,11 +64,57 @@ export interface ModelRef extends ArtifactRef {
   finalLoss: number;
 }
 
-export interface EvaluationMetrics {
+/**
+ * A model's figures on the held-out test split, tagged with the label's task. Records written before
+ * multiclass and regression (registry rows, run log, step cache, workflow histories) have no `task`:
+ * they are binary. Undefined figures (AUC with one class present, R² of a constant label) are NaN,
+ * which JSON stores as null.
+ */
+export type EvaluationMetrics = BinaryMetrics | MulticlassMetrics | RegressionMetrics;
+
+export interface BinaryMetrics {
+  /** Absent in records written before other tasks existed. */
+  task?: 'binary';
   auc: number;
   logLoss: number;
+  /** At probability 0.5. */
   accuracy: number;
+  /** Share of test rows whose label is 1. */
   positiveRate: number;
+  rows: number;
+}
+
+/** One class of a multiclass label, one-vs-rest. A class with no predictions has precision 0, and no test rows recall 0. */
+export interface ClassMetrics {
+  class: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Test rows of the class. */
+  support: number;
+}
+
+export interface MulticlassMetrics {
+  task: 'multiclass';
+  /** Share of rows whose most probable class is theirs; equal to micro-averaged F1. */
+  accuracy: number;
+  /** Mean of -ln p(true class), probabilities clipped to [1e-7, 1 - 1e-7]. */
+  logLoss: number;
+  /** Unweighted mean of the F1 of the classes that are in the test split or predicted. */
+  macroF1: number;
+  microF1: number;
+  rows: number;
+  /** Every class of the label, in class order. */
+  perClass: ClassMetrics[];
+}
+
+/** In the label's own units (predictions de-standardised). */
+export interface RegressionMetrics {
+  task: 'regression';
+  rmse: number;
+  mae: number;
+  /** 1 - SSE / SST: 1 is perfect, 0 is no better than the test split's mean, below 0 worse. */
+  r2: number;
   rows: number;
 }
 

@@ -63,6 +63,7 @@ export interface ApplyTransformInput {
 }
 
 // train
+/** The legacy per-epoch activity, kept so that runs started before data-parallel training finish. */
 export interface TrainEpochInput {
   model: PipelineSpec['model'];
   transform: TransformRef;
@@ -80,6 +81,75 @@ export interface TrainEpochResult {
   seconds: number;
 }
 
+export interface PlanTrainingInput {
+  model: PipelineSpec['model'];
+  transform: TransformRef;
+  shards: EncodedShardRef[];
+}
+/** How each epoch is spread: shard groups (one per worker) and their batch counts. */
+export interface TrainingPlan {
+  /** Partition numbers of each worker's shards. */
+  groups: number[][];
+  /** Train batches of each group per epoch. */
+  batches: number[];
+  /** Validation rows over all shards: early stopping and the validation loss need some. */
+  validationRows: number;
+  /** Output units and task of the model, from the fitted transform's label. */
+  task: string;
+  units: number;
+}
+
+export interface TrainShardsInput {
+  model: PipelineSpec['model'];
+  transform: TransformRef;
+  /** This worker's shard group, partition order. */
+  shards: EncodedShardRef[];
+  epoch: number;
+  /** 0-based round within the epoch and this worker's group index: with epoch, they seed the row order. */
+  round: number;
+  worker: number;
+  /** The half-open range of the group's train batches this round covers. */
+  fromBatch: number;
+  toBatch: number;
+  /** The group's train batches per epoch (the learning-rate schedule's clock). */
+  batchesPerEpoch: number;
+  /** Weights and optimizer state to start from; absent for the very first round. */
+  from?: CheckpointRef;
+}
+export interface TrainShardsResult {
+  checkpoint: CheckpointRef;
+  backend: string;
+  /** Examples trained on and the sum of their losses (for the example-weighted mean loss). */
+  samples: number;
+  lossSum: number;
+  batches: number;
+  seconds: number;
+  /** The batch a retried attempt resumed at from its mid-epoch checkpoint; absent when it started at fromBatch. */
+  resumedAtBatch?: number;
+}
+/** What a training activity heartbeats: its last mid-epoch checkpoint and where to go on from it. */
+export interface TrainShardsHeartbeat {
+  progress: number;
+  resume?: { checkpoint: CheckpointRef; nextBatch: number; samples: number; lossSum: number; seconds: number };
+}
+
+export interface MergeRoundInput {
+  model: PipelineSpec['model'];
+  transform: TransformRef;
+  /** Every worker's result for the round, in worker order. */
+  parts: Array<{ checkpoint: CheckpointRef; samples: number }>;
+  epoch: number;
+  /** Shards to compute the validation loss on (all of them); absent: no validation this round. */
+  validateOn?: EncodedShardRef[];
+}
+export interface MergeRoundResult {
+  checkpoint: CheckpointRef;
+  /** Mean validation loss of the merged model, when asked for. */
+  validationLoss?: number;
+  /** The task's headline validation metric (AUC, accuracy or RMSE), when asked for. */
+  validationMetric?: { name: string; value: number };
+}
+
 /** Where a training run stands between epochs; carried over continue-as-new. */
 export interface TrainingState {
   /** Epochs finished so far. */
@@ -89,6 +159,11 @@ export interface TrainingState {
   backend: string;
   trainSamples: number;
   trainSeconds: number;
+  plan?: TrainingPlan;
+  validationLosses?: number[];
+  /** The best validation epoch so far (0-based) and its checkpoint, for early stopping. */
+  best?: { epoch: number; loss: number; checkpoint: CheckpointRef };
+  stoppedEarly?: boolean;
 }
 export interface TrainModelInput {
   model: PipelineSpec['model'];
@@ -101,6 +176,9 @@ export interface TrainModelInput {
 export interface TrainModelResult {
   model: ModelRef;
   losses: number[];
+  validationLosses?: number[];
+  /** Epochs actually trained, when early stopping ended training before model.epochs. */
+  stoppedAfterEpochs?: number;
 }
 
 // evaluate

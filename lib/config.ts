@@ -39,6 +39,8 @@ export interface PipewrightConfig {
   queuePrefix: string;
   /** Concurrent activities per pool process. */
   slots: { cpu: number; gpu: number; eval: number };
+  /** gpu pool processes `pipewright up` starts: each trains one data-parallel worker's share at a time. */
+  gpuProcesses: number;
   tfBackend: TfBackendChoice;
   /** A Temporal CLI binary to use instead of searching PATH and the cache, or building one. */
   temporalCli: string | undefined;
@@ -103,6 +105,9 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
       gpu: countFromEnv(env, 'PIPEWRIGHT_GPU_SLOTS', 1),
       eval: countFromEnv(env, 'PIPEWRIGHT_EVAL_SLOTS', cores),
     },
+    // Without an accelerator each gpu process trains on one core (wasm), so one per core; with
+    // one, a process per device is the user's call (PIPEWRIGHT_GPU_WORKERS).
+    gpuProcesses: countFromEnv(env, 'PIPEWRIGHT_GPU_WORKERS', cores),
     tfBackend: tfBackendFromEnv(env),
     temporalCli: setting(env, 'TEMPORAL_CLI'),
     cacheDir: path.resolve(setting(env, 'PIPEWRIGHT_CACHE_DIR') ?? path.join(os.homedir(), '.cache', 'pipewright')),

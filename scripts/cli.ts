@@ -9,6 +9,7 @@ import { loadFlightsCommand } from './commands/load-flights';
 import { modelsCommand } from './commands/models';
 import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
+import { runsCommand } from './commands/runs';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { upCommand } from './commands/up';
@@ -23,6 +24,7 @@ Usage:
                                        inputs and code match an earlier run's are reused unless --no-cache
   pipewright status <run-id>           stage, progress and metrics of a run
   pipewright cancel <run-id>           cancel a run: its running steps stop, and it ends CANCELLED
+  pipewright runs [pipeline]           the latest runs: status, and the metrics of the label's task or the error
   pipewright models [name]             registered model versions
   pipewright report <run-id>           the run's dataset statistics and validation report (anomalies, drift)
   pipewright schema <pipeline> [--accept <run-id>]
@@ -80,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(arg);
     case 'cancel':
       return cancelCommand(arg);
+    case 'runs':
+      return runsCommand(arg);
     case 'models':
       return modelsCommand(arg);
     case 'report':

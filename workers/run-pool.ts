@@ -45,6 +45,10 @@ export async function runPool(pool: WorkerPool): Promise<void> {
       serveUrl: config.serveUrl,
     });
     options.maxConcurrentActivityTaskExecutions = slotsOf(pool, config);
+    // A training activity's heartbeat carries its latest mid-epoch checkpoint: send it within a
+    // second or two rather than the SDK's default (0.8 x the heartbeat timeout), so a retry after
+    // a lost worker repeats seconds of work, not half a minute.
+    if (pool === 'gpu') options.maxHeartbeatThrottleInterval = '1s';
   }
   const worker = await Worker.create(options);
   console.log(`[${pool}] polling ${options.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);

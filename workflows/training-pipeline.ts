@@ -52,7 +52,7 @@ export async function trainingPipeline({ spec, queues, reuseSteps = true }: Trai
         return steps.evaluate.result;
       }
       const evaluated = await stageActivities('evaluate', queues).evaluateModel.executeWithOptions(
-        { summary: 'ROC-AUC, log loss, accuracy on the held-out split' },
+        { summary: `${'task' in spec.label ? spec.label.task : 'binary'} metrics on the held-out test split` },
         [{ model, transform, shards: encoded }],
       );
       computed.push({ key: steps.keys.evaluate, step: 'evaluate', result: evaluated });

@@ -24,19 +24,21 @@ export async function runActivity<T>(body: () => Promise<T>, details: () => unkn
 
 /**
  * Runs a lib task in a worker thread from inside an activity: heartbeats with the task's progress,
- * and stops the thread when Temporal cancels the activity.
+ * and stops the thread when Temporal cancels the activity. A task that reports details (a resume
+ * point) has its latest details in every heartbeat from then on, since a heartbeat replaces the
+ * previous one's details.
  */
 export async function runTaskInActivity<N extends ThreadTaskName>(task: N, input: ThreadTaskInput<N>): Promise<ThreadTaskOutput<N>> {
   const ctx = Context.current();
   let progress = 0;
-  const onProgress = (value: number): void => {
+  let latest: object = {};
+  const heartbeatDetails = (): object => ({ ...latest, progress });
+  const onProgress = (value: number, details?: unknown): void => {
     progress = value;
-    ctx.heartbeat({ progress });
+    if (details !== undefined) latest = details as object;
+    ctx.heartbeat(heartbeatDetails());
   };
-  return runActivity(
-    () => runInThread(task, input, onProgress, ctx.cancellationSignal),
-    () => ({ progress }),
-  );
+  return runActivity(() => runInThread(task, input, onProgress, ctx.cancellationSignal), heartbeatDetails);
 }
 
 /** User mistakes (PipelineInputError) become non-retryable; everything else retries with backoff. */

@@ -76,8 +76,8 @@ class Utf8ColumnBuilder {
 
 /**
  * Accumulates one Arrow batch from binary COPY tuples; a malformed tuple (NULL in a numeric column
- * that is not `nullable`, NaN or Infinity in any numeric column, a field of the wrong width) is
- * refused with the reason and appends nothing.
+ * that is not `nullable`, NaN or Infinity in any numeric column, a field of the wrong width, a value
+ * that a column's `allowed` values do not list) is refused with the reason and appends nothing.
  */
 export class ShardBatchBuilder {
   private readonly numbers: Float64Array[];
@@ -86,6 +86,9 @@ export class ShardBatchBuilder {
   private readonly validity: Array<Uint8Array | null>;
   private readonly numberNulls: number[];
   private readonly nullableColumns: number[];
+  /** Columns with `allowed` values: numbers as a set, texts as their UTF-8 bytes by byte length. */
+  private readonly allowedNumbers: Array<Set<number> | null>;
+  private readonly allowedTexts: Array<Map<number, Buffer[]> | null>;
   length = 0;
 
   constructor(
@@ -97,6 +100,30 @@ export class ShardBatchBuilder {
     this.validity = columns.map((c) => (c.kind !== 'text' && c.nullable === true ? new Uint8Array((capacity + 7) >> 3) : null));
     this.numberNulls = columns.map(() => 0);
     this.nullableColumns = columns.flatMap((_, c) => (this.validity[c] ? [c] : []));
+    this.allowedNumbers = columns.map((c) => (c.allowed && c.kind !== 'text' ? new Set(c.allowed.map(Number)) : null));
+    this.allowedTexts = columns.map((c) => {
+      if (!c.allowed || c.kind !== 'text') return null;
+      const byLength = new Map<number, Buffer[]>();
+      for (const value of c.allowed) {
+        const bytes = Buffer.from(String(value), 'utf8');
+        byLength.set(bytes.length, [...(byLength.get(bytes.length) ?? []), bytes]);
+      }
+      return byLength;
+    });
+  }
+
+  /** Why the value of column c is refused when the column lists its allowed values, or null. */
+  private notAllowed(c: number, buf: Buffer, start: number, length: number, value: number): string | null {
+    const numbers = this.allowedNumbers[c];
+    const texts = this.allowedTexts[c];
+    if (numbers) {
+      if (numbers.has(value)) return null;
+      return `"${this.columns[c]!.name}" is ${value}, which is not one of label.classes`;
+    }
+    if (!texts || length < 0) return null;
+    const candidates = texts.get(length);
+    if (candidates?.some((bytes) => buf.compare(bytes, 0, length, start, start + length) === 0)) return null;
+    return `"${this.columns[c]!.name}" is ${JSON.stringify(buf.toString('utf8', start, start + length))}, which is not one of label.classes`;
   }
 
   /** Appends the tuple whose fields are views into `buf` (see CopyBinaryReader), or returns why it is malformed. */
@@ -118,10 +145,18 @@ export class ShardBatchBuilder {
       if (length !== WIRE_WIDTH[column.wire]) return `"${column.name}" has ${length} bytes, expected ${WIRE_WIDTH[column.wire]} for ${column.wire}`;
       const value = decodeNumber(column.wire, buf, starts[c]!);
       if (!Number.isFinite(value)) return `"${column.name}" is not a finite number: ${value}`;
+      if (this.allowedNumbers[c]) {
+        const refused = this.notAllowed(c, buf, starts[c]!, length, value);
+        if (refused !== null) return refused;
+      }
       this.numbers[c]![row] = value;
     }
     for (let c = 0; c < columns.length; c++) {
       if (this.texts[c] && columns[c]!.required && lengths[c]! < 0) return `"${columns[c]!.name}" is null`;
+      if (this.allowedTexts[c]) {
+        const refused = this.notAllowed(c, buf, starts[c]!, lengths[c]!, 0);
+        if (refused !== null) return refused;
+      }
     }
     for (let c = 0; c < columns.length; c++) {
       const text = this.texts[c];

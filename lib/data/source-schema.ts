@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { PipelineInputError } from '../errors';
-import { ROW_HASH_COLUMN, describeSource, labelIsText, type PipelineSpec, type PostgresSourceSpec } from '../spec/pipeline-spec';
+import { ROW_HASH_COLUMN, describeSource, labelColumnUse, type PipelineSpec, type PostgresSourceSpec } from '../spec/pipeline-spec';
 import type { WireType } from './copy-binary';
 import { ident } from '../db/sql';
 import { isSourceMistake } from './source-errors';
@@ -22,6 +22,8 @@ export interface SourceColumn {
    * because a numeric feature imputes them. NaN and Infinity are quarantined all the same.
    */
   nullable?: boolean;
+  /** The only values a row may hold here (a multiclass label's listed classes); a row with another is quarantined. */
+  allowed?: Array<string | number>;
 }
 
 /** How a file source's columns are read: CSV by position in the header, Parquet by name, each as its file's SQL type. */
@@ -180,10 +182,15 @@ export function columnsForSpec(
 
   const columns: SourceColumn[] = [];
   const seen = new Set<string>();
-  const add = (column: string, kind: ColumnKind, required = false, nullable = false): void => {
+  const add = (column: string, kind: ColumnKind, required = false, nullable = false, allowed?: Array<string | number>): void => {
     if (seen.has(column)) return;
     seen.add(column);
-    columns.push({ ...sourceColumn(column, types.get(column)!, kind), ...(required ? { required } : {}), ...(nullable ? { nullable } : {}) });
+    columns.push({
+      ...sourceColumn(column, types.get(column)!, kind),
+      ...(required ? { required } : {}),
+      ...(nullable ? { nullable } : {}),
+      ...(allowed ? { allowed } : {}),
+    });
   };
 
   if (source.key !== undefined) {
@@ -196,12 +203,16 @@ export function columnsForSpec(
     add(source.key, 'number');
   }
   if (source.hashColumn !== undefined) typeOf(source.hashColumn, 'source.hashColumn');
-  if (labelIsText(spec.label)) {
-    typeOf(spec.label.column, 'label.column');
-    add(spec.label.column, 'text', true);
+  // A NULL label quarantines its row (a number column is never nullable unless a feature imputes it, and no feature reads the label).
+  const label = spec.label;
+  const listed = 'classes' in label && Array.isArray(label.classes) ? [...label.classes] : undefined;
+  const use = labelColumnUse(label);
+  if (use === 'text' || (use === 'asStored' && !NUMERIC_TYPES.has(typeOf(label.column, 'label.column')))) {
+    typeOf(label.column, 'label.column');
+    add(label.column, 'text', true, false, listed);
   } else {
-    requireKind(spec.label.column, 'label.column', 'number');
-    add(spec.label.column, 'number');
+    if (use === 'number') requireKind(label.column, 'label.column', 'number');
+    add(label.column, 'number', false, false, listed);
   }
   spec.features.forEach((feature, i) => {
     const field = `features[${i}].column`;

@@ -1,4 +1,4 @@
-import type { EvaluationMetrics } from '../../contracts/refs';
+import type { BinaryMetrics } from '../../contracts/refs';
 
 /**
  * ROC-AUC by the rank-sum (Mann–Whitney U) formula, with tied scores sharing their average rank.
@@ -49,10 +49,12 @@ export function accuracy(labels: ArrayLike<number>, probabilities: ArrayLike<num
   return correct / n;
 }
 
-export function classificationMetrics(labels: ArrayLike<number>, probabilities: ArrayLike<number>): EvaluationMetrics {
+/** The binary label's figures: AUC, log loss, accuracy at 0.5, and the share of positive rows. */
+export function classificationMetrics(labels: ArrayLike<number>, probabilities: ArrayLike<number>): BinaryMetrics {
   let positives = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i]! > 0.5) positives++;
   return {
+    task: 'binary',
     auc: rocAuc(labels, probabilities),
     logLoss: logLoss(labels, probabilities),
     accuracy: accuracy(labels, probabilities),

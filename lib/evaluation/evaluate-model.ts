@@ -1,35 +1,42 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { readArtifactJson } from '../artifacts/artifact-store';
-import type { FittedTransform } from '../features/transform';
-import { classificationMetrics } from './classification-metrics';
 import type { EvaluateInput, EvaluateResult } from '../../contracts/stages';
-import { denseBatches } from '../features/encoded-batches';
+import { readTransform } from '../features/transform-format';
 import { initBackend } from '../models/backend';
 import { loadSavedModel } from '../models/model-io';
+import { predictSplit } from '../models/predict';
+import { metricsAccumulator } from './task-metrics';
 
-/** Scores every held-out test row and computes ROC-AUC, log loss and accuracy. */
+/** Rows per forward pass: large batches amortise the per-call cost; memory is a few MB. */
+const EVALUATION_BATCH = 16384;
+
+/**
+ * Scores every held-out test row and computes the metrics of the label's task: AUC, log loss and
+ * accuracy (binary); accuracy, log loss, F1 overall and per class (multiclass); RMSE, MAE and R² in
+ * the label's units (regression).
+ */
 export async function evaluateModel(input: EvaluateInput, progress: (rows: number) => void): Promise<EvaluateResult> {
   const backend = await initBackend();
-  const transform = await readArtifactJson<FittedTransform>(input.transform);
-  const { model } = await loadSavedModel(input.model);
+  // Any transform format: a run fitted before an upgrade evaluates on its v2 form.
+  const transform = await readTransform(input.transform);
+  const { model } = await loadSavedModel(input.model, transform);
   const expected = input.shards.reduce((n, s) => n + s.testRows, 0);
-  const labels = new Float32Array(expected);
-  const scores = new Float32Array(expected);
+  const metrics = metricsAccumulator(transform, expected);
   let n = 0;
-  const ordered = [...input.shards].sort((a, b) => a.partition - b.partition);
-  for await (const batch of denseBatches(transform, ordered, { split: 'test', batchSize: 16384 })) {
-    const xs = tf.tensor2d(batch.x, [batch.rows, transform.inputDim]);
-    // predict() slices its input into batches of 32 unless told otherwise: 50x slower here.
-    const out = model.predict(xs, { batchSize: batch.rows }) as tf.Tensor;
-    const p = (await out.data()) as Float32Array;
-    xs.dispose();
-    out.dispose();
-    labels.set(batch.y, n);
-    scores.set(p, n);
-    n += batch.rows;
-    progress(n);
+  try {
+    await predictSplit(
+      model,
+      transform,
+      input.shards,
+      'test',
+      (outputs, labels, rows, units) => {
+        metrics.add(outputs, labels, rows, units);
+        n += rows;
+        progress(n);
+      },
+      EVALUATION_BATCH,
+    );
+  } finally {
+    model.dispose();
   }
-  model.dispose();
   if (n !== expected) throw new Error(`expected ${expected} test rows from the shard refs but read ${n}`);
-  return { ...classificationMetrics(labels, scores), backend };
+  return { ...metrics.result(), backend };
 }

@@ -1,13 +1,14 @@
-import { Field, Float32, Schema, makeVector, type Data, type Float64, type RecordBatch, type Utf8 } from 'apache-arrow';
+import { Field, Float32, Schema, Type, makeVector, type Data, type Float64, type RecordBatch, type Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import { PipelineInputError } from '../errors';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
 import { RowSplitter } from './row-splitter';
-import { SPLIT_CODE } from './split';
+import { SPLIT_CODE, type SplitName } from './split';
+import { taskOf } from './label-task';
 import { LabelEncoder } from './label-encoder';
 import { FeatureEncoder } from './feature-encoder';
-import { readTransform, type FittedFeature, type FittedTransform } from './transform-format';
+import { readTransform, type FittedFeature, type FittedMulticlassLabel, type FittedTransform, type FittedTransformV2 } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
 
 export interface ApplyTransformTask {
@@ -28,7 +29,8 @@ export function encodedSchema(transform: FittedTransform): Schema {
 }
 
 /**
- * Encodes one raw shard with the fitted transform: per row, the label (0/1), the split flag and
+ * Encodes one raw shard with the fitted transform: per row, the label (0/1, the class index, or the
+ * standardised value: see FittedLabel), the split flag and
  * one code per feature. Deterministic, so re-running yields the same artifact. Memory is one batch.
  */
 export async function applyTransform(input: ApplyTransformTask, progress: (rows: number) => void): Promise<EncodedShardRef> {
@@ -42,13 +44,16 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
   const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
   let ids = new Int32Array(0);
   const labels = new LabelEncoder(transform.label);
+  const multiclass = taskOf(transform.label) === 'multiclass';
   const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
     const writer = new ShardWriter(tmp, encodedSchema(transform));
     for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
       const n = batch.numRows;
       const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
-      const label = labels.encode(batch.getChild(transform.label.column)!.data[0]!, n);
+      const labelColumn = batch.getChild(transform.label.column)!;
+      const label = labels.encode(labelColumn.data[0]!, n);
       const splits = splitter.split(batch);
+      if (multiclass) assertKnownClasses(label, splits, labelColumn.data[0]!, keys, transform);
       const isTest = new Float32Array(n);
       for (let r = 0; r < n; r++) {
         const code = splits[r]!;
@@ -112,6 +117,25 @@ function assertLog1pDomain(f: Extract<FittedFeature, { kind: 'numeric' }>, codes
     throw new PipelineInputError(
       `feature "${f.name}": log1p needs values greater than -1, but column "${f.column}" holds ${data.values[r]} in the row with ${key} = ${keys[r]}; ` +
         'add "clip": {"min": 0} (or another bound above -1) to the feature, or drop log1p',
+    );
+  }
+}
+
+/**
+ * A multiclass label's classes come from the train split ("auto") or the spec (ingest quarantines
+ * other values), so a held-out row can still hold a value the model has no output for. Scoring it
+ * as any class would be wrong silently, so the stage fails naming the value, the row and the fixes.
+ */
+function assertKnownClasses(label: Float32Array, splits: Uint8Array, column: Data, keys: Float64Array, transform: FittedTransformV2): void {
+  for (let r = 0; r < label.length; r++) {
+    if (label[r]! >= 0) continue;
+    const raw: unknown = column.typeId === Type.Utf8 ? makeVector(column).get(r) : (column as Data<Float64>).values[r];
+    const split = (Object.keys(SPLIT_CODE) as SplitName[]).find((name) => SPLIT_CODE[name] === splits[r]) ?? 'held-out';
+    const classes = (transform.label as FittedMulticlassLabel).classes;
+    throw new PipelineInputError(
+      `label.column "${transform.label.column}": the ${split} row with ${transform.key} = ${keys[r]} has the class ${JSON.stringify(raw)}, ` +
+        `which the train split never has, so the model has no output for it (it knows ${classes.length} classes); ` +
+        'list the classes in label.classes (rows with other values are then quarantined at ingest), or set split.stratify to true so that every class has train rows',
     );
   }
 }

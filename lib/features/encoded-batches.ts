@@ -44,9 +44,8 @@ export async function* denseBatches(fitted: FittedTransform, shards: EncodedShar
       const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
       const labels = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
       const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
-      const picked: number[] = [];
-      for (let r = 0; r < batch.numRows; r++) if (isTest[r] === wantTest) picked.push(r);
-      if (options.shuffleSeed !== undefined) shuffleInPlace(picked, mulberry32(options.shuffleSeed ^ Math.imul(s + 1, 0x9e3779b1) ^ arrowBatchIndex));
+      const picked = pickRows(isTest, batch.numRows, wantTest);
+      if (options.shuffleSeed !== undefined) shuffleInPlace(picked, mulberry32(rowShuffleSeed(options.shuffleSeed, s, arrowBatchIndex)));
       arrowBatchIndex++;
       for (let start = 0; start < picked.length; start += options.batchSize) {
         const rows = Math.min(options.batchSize, picked.length - start);
@@ -63,4 +62,119 @@ export async function* denseBatches(fitted: FittedTransform, shards: EncodedShar
       }
     }
   }
+}
+
+/**
+ * A batch of model input in sparse form: each row as FeatureEncoder.nonZerosPerRow (slot, value)
+ * pairs (its dense row is Σ value · e_slot), the raw feature codes, and the encoded label.
+ */
+export interface ModelBatch {
+  rows: number;
+  /** rows × nnz slot indices into the dense input vector, row-major. */
+  slots: Int32Array;
+  /** rows × nnz values at those slots. */
+  values: Float32Array;
+  /** rows × featureCount raw codes, as the encoded shard holds them. */
+  codes: Float32Array;
+  /** rows: the encoded label (0/1, class index, or a standardised value). */
+  y: Float32Array;
+}
+
+export interface BatchRange {
+  /** First batch index to yield (earlier batches are counted from the split column and skipped). */
+  fromBatch?: number;
+  /** Batch index to stop before (exclusive). */
+  toBatch?: number;
+}
+
+/** Rows of `split` in one Arrow batch, as denseBatches and modelBatches pick them. */
+function pickRows(isTest: Float32Array, rows: number, wantSplit: number): number[] {
+  const picked: number[] = [];
+  for (let r = 0; r < rows; r++) if (isTest[r] === wantSplit) picked.push(r);
+  return picked;
+}
+
+function countRows(isTest: Float32Array, rows: number, wantSplit: number): number {
+  let n = 0;
+  for (let r = 0; r < rows; r++) if (isTest[r] === wantSplit) n++;
+  return n;
+}
+
+function rowShuffleSeed(shuffleSeed: number, shardIndex: number, arrowBatchIndex: number): number {
+  return shuffleSeed ^ Math.imul(shardIndex + 1, 0x9e3779b1) ^ arrowBatchIndex;
+}
+
+/**
+ * Streams sparse model-input batches from encoded shards: the same rows, order, batching and
+ * shuffle as denseBatches (batches formed per Arrow batch, rows within an Arrow batch shuffled by
+ * the seed), so batch i here holds the rows of batch i there. `fromBatch` / `toBatch` select the
+ * half-open range [fromBatch, toBatch) of that enumeration; Arrow batches wholly before `fromBatch`
+ * are counted from their split column only, never encoded. A yielded batch is valid until the next
+ * is requested (its arrays are reused).
+ */
+export async function* modelBatches(fitted: FittedTransform, shards: EncodedShardRef[], options: BatchOptions & BatchRange): AsyncGenerator<ModelBatch> {
+  const encoder = new FeatureEncoder(fitted);
+  const transform = encoder.transform;
+  const nnz = encoder.nonZerosPerRow;
+  const featureCount = transform.features.length;
+  const wantSplit = SPLIT_CODE[options.split];
+  const batchSize = options.batchSize;
+  if (!(batchSize >= 1)) throw new Error(`batchSize must be at least 1, got ${batchSize}`);
+  const fromBatch = Math.max(0, options.fromBatch ?? 0);
+  const toBatch = options.toBatch ?? Infinity;
+  if (fromBatch >= toBatch) return;
+  const slotBuffer = new Int32Array(batchSize * nnz);
+  const valueBuffer = new Float32Array(batchSize * nnz);
+  const codeBuffer = new Float32Array(batchSize * featureCount);
+  const yBuffer = new Float32Array(batchSize);
+  let batchIndex = 0;
+  for (const [s, shard] of shards.entries()) {
+    let arrowBatchIndex = 0;
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+      const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+      const thisArrowBatch = arrowBatchIndex++;
+      const count = countRows(isTest, batch.numRows, wantSplit);
+      const batchesHere = Math.ceil(count / batchSize);
+      if (batchIndex + batchesHere <= fromBatch) {
+        batchIndex += batchesHere;
+        continue;
+      }
+      const picked = pickRows(isTest, batch.numRows, wantSplit);
+      if (options.shuffleSeed !== undefined) shuffleInPlace(picked, mulberry32(rowShuffleSeed(options.shuffleSeed, s, thisArrowBatch)));
+      const labels = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
+      const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
+      for (let start = 0; start < picked.length; start += batchSize, batchIndex++) {
+        if (batchIndex >= toBatch) return;
+        if (batchIndex < fromBatch) continue;
+        const rows = Math.min(batchSize, picked.length - start);
+        const codes = codeBuffer.subarray(0, rows * featureCount);
+        const slots = slotBuffer.subarray(0, rows * nnz);
+        const values = valueBuffer.subarray(0, rows * nnz);
+        const y = yBuffer.subarray(0, rows);
+        for (let i = 0; i < rows; i++) {
+          const r = picked[start + i]!;
+          const row = codes.subarray(i * featureCount, (i + 1) * featureCount);
+          for (let f = 0; f < featureCount; f++) row[f] = columns[f]![r]!;
+          encoder.sparseInto(row, slots, values, i * nnz);
+          y[i] = labels[r]!;
+        }
+        yield { rows, slots, values, codes, y };
+      }
+      if (batchIndex >= toBatch) return;
+    }
+  }
+}
+
+/** How many batches modelBatches (and denseBatches) yield for `split`: reads the split column only. */
+export async function countBatches(fitted: FittedTransform, shards: EncodedShardRef[], options: Pick<BatchOptions, 'split' | 'batchSize'>): Promise<number> {
+  void fitted; // the count needs no feature; taken for symmetry with modelBatches
+  const wantSplit = SPLIT_CODE[options.split];
+  let batches = 0;
+  for (const shard of shards) {
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+      const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+      batches += Math.ceil(countRows(isTest, batch.numRows, wantSplit) / options.batchSize);
+    }
+  }
+  return batches;
 }

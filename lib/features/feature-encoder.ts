@@ -56,6 +56,18 @@ function bucketOf(boundaries: readonly number[], x: number): number {
   return lo;
 }
 
+/** One of the (slot, value) pairs every row has (see FeatureEncoder.sparsePositions). */
+export interface SparsePosition {
+  /** Index of the feature in the transform. */
+  feature: number;
+  /** The timestamp part, for a timestamp feature. */
+  part?: string | undefined;
+  /** A one-hot pair (value 1, slot in [first, first + width)), else a value at slot `first`. */
+  oneHot: boolean;
+  first: number;
+  width: number;
+}
+
 /** A timestamp feature's parts: slot counts, where each part's slots start, sin/cos tables when cyclical. */
 interface PartsLayout {
   sizes: number[];
@@ -258,6 +270,95 @@ export class FeatureEncoder {
       if (mode === VALUE) out[at] = codes[i]!;
       else if (mode === ONE_HOT) out[at + codes[i]!] = 1;
       else this.partsInto(this.layouts[i]!, codes[i]!, out, at);
+    }
+  }
+
+  /**
+   * (slot, value) pairs each row writes into the dense vector, the same for every row: 1 per
+   * numeric or one-hot feature, 1 per part of a timestamp (2, sin and cos, when cyclical). The
+   * dense row is the sum of value · e_slot over a row's pairs (see sparseInto).
+   */
+  get nonZerosPerRow(): number {
+    let n = 0;
+    for (let i = 0; i < this.modes.length; i++) {
+      if (this.modes[i] !== PARTS) n += 1;
+      else {
+        const layout = this.layouts[i]!;
+        n += layout.sizes.length * (layout.tables === null ? 1 : 2);
+      }
+    }
+    return n;
+  }
+
+  /**
+   * What each of a row's nonZerosPerRow pairs (in sparseInto's order) holds: `oneHot` pairs have
+   * value 1 and a slot in [first, first + width) (a one-hot feature, or one part of a non-cyclical
+   * timestamp: `part` names it); the other pairs carry a value at the fixed slot `first` (a
+   * numeric feature, or the sine or cosine of a cyclical timestamp part).
+   */
+  sparsePositions(): SparsePosition[] {
+    const positions: SparsePosition[] = [];
+    this.transform.features.forEach((f, i) => {
+      const offset = this.offsets[i]!;
+      const mode = this.modes[i];
+      if (mode === VALUE) positions.push({ feature: i, oneHot: false, first: offset, width: 1 });
+      else if (mode === ONE_HOT) positions.push({ feature: i, oneHot: true, first: offset, width: f.width });
+      else {
+        const { sizes, starts, tables } = this.layouts[i]!;
+        const parts = f.kind === 'timestamp' ? f.parts : [];
+        sizes.forEach((size, p) => {
+          if (tables === null) positions.push({ feature: i, part: parts[p], oneHot: true, first: offset + starts[p]!, width: size });
+          else {
+            positions.push({ feature: i, part: parts[p], oneHot: false, first: offset + starts[p]!, width: 1 });
+            positions.push({ feature: i, part: parts[p], oneHot: false, first: offset + starts[p]! + 1, width: 1 });
+          }
+        });
+      }
+    });
+    return positions;
+  }
+
+  /**
+   * Writes one row of codes as nonZerosPerRow (slot, value) pairs into `slots` and `values` from
+   * `at`, in feature order (a timestamp's parts in order): denseInto's vector is Σ value · e_slot.
+   * A pair may carry the value 0 (a numeric code of 0, a sine of 0); it is kept, so every row has
+   * the same count.
+   */
+  sparseInto(codes: ArrayLike<number>, slots: Int32Array, values: Float32Array, at: number): void {
+    const modes = this.modes;
+    const offsets = this.offsets;
+    let k = at;
+    for (let i = 0; i < modes.length; i++) {
+      const offset = offsets[i]!;
+      const mode = modes[i];
+      if (mode === VALUE) {
+        slots[k] = offset;
+        values[k++] = codes[i]!;
+      } else if (mode === ONE_HOT) {
+        slots[k] = offset + codes[i]!;
+        values[k++] = 1;
+      } else {
+        const { sizes, starts, tables } = this.layouts[i]!;
+        // Parts in order; the code is mixed radix with the first part most significant.
+        const step = tables === null ? 1 : 2;
+        let rest = codes[i]!;
+        for (let p = sizes.length - 1; p >= 0; p--) {
+          const size = sizes[p]!;
+          const v = rest % size;
+          rest = (rest - v) / size;
+          const j = k + p * step;
+          if (tables === null) {
+            slots[j] = offset + starts[p]! + v;
+            values[j] = 1;
+          } else {
+            slots[j] = offset + starts[p]!;
+            values[j] = tables[p]![2 * v]!;
+            slots[j + 1] = offset + starts[p]! + 1;
+            values[j + 1] = tables[p]![2 * v + 1]!;
+          }
+        }
+        k += sizes.length * step;
+      }
     }
   }
 

@@ -6,10 +6,11 @@ import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
 import { PipelineInputError } from '../errors';
 import { addToWidthSketch, emptyWidthSketch, widthSketchCount, widthSketchQuantile } from '../statistics/width-sketch';
 import { LabelEncoder } from './label-encoder';
+import { LabelFit, staticLabel } from './label-fit';
 import { RowSplitter } from './row-splitter';
 import { plainSplit, SPLIT_CODE, StratumCounter, type SplitRule } from './split';
 import { TransformStatistics } from './transform-statistics';
-import type { FittedTransformV2 } from './transform-format';
+import type { FittedLabel, FittedMulticlassLabel, FittedTransformV2 } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
 
 export interface FitTransformTask {
@@ -26,21 +27,25 @@ export interface FitTransformTask {
  */
 export async function fitTransform(input: FitTransformTask, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
-  const split = await resolveSplit(spec, input.shards);
-  const splitter = new RowSplitter(rowIdColumn(spec.source), spec.label, split);
+  const { split, label: labelOfSplit } = await resolveSplit(spec, input.shards);
+  // The label's classes or scale: from the spec, from the stratified split's pass, or learnt here from the train rows.
+  const known = labelOfSplit ?? staticLabel(spec.label);
+  const labelFit = known === null ? new LabelFit(spec.label) : null;
+  const splitter = new RowSplitter(rowIdColumn(spec.source), known, split);
   const stats = new TransformStatistics(spec.features);
   const categories = new CategoryCounts(spec);
   let seen = 0;
   for (const shard of input.shards) {
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
-      accumulate(stats, categories, spec, splitter.split(batch), batch);
+      const isTest = accumulate(stats, categories, spec, splitter.split(batch), batch);
+      labelFit?.add(batch.getChild(spec.label.column)!.data[0]!, batch.numRows, isTest);
       seen += batch.numRows;
       progress(seen);
     }
   }
   categories.addTo(stats);
   if (stats.rows === 0) throw new Error('the train split is empty: there are no rows to fit the transform on');
-  const fitted: FittedTransformV2 = stats.fit(spec, split);
+  const fitted: FittedTransformV2 = stats.fit(spec, split, known ?? labelFit!.fit());
   const ref = await new ArtifactStore(input.artifactRoot).putJson('transforms', fitted);
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
@@ -77,16 +82,21 @@ class CategoryCounts {
  * A time split's instants and a stratified split's per-class thresholds come from the data, so they
  * take one pass over the column they need (the time, or the row id and label) before the fit: time
  * quantiles from a fine width sketch (within span / 65536 of exact), hash thresholds per class from
- * binned counts. A plain hash split needs no pass.
+ * binned counts. A plain hash split needs no pass. A stratified split of a "classes": "auto" label
+ * finds the classes in the same pass, over every row (each class is then split in the same
+ * proportions, so each has train rows); they are returned as the fitted label.
  */
-async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Promise<SplitRule> {
+async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Promise<{ split: SplitRule; label: FittedLabel | null }> {
   const rule = plainSplit(spec);
   const { timeColumn, stratify } = spec.split;
-  if (timeColumn === undefined && stratify !== true) return rule;
+  if (timeColumn === undefined && stratify !== true) return { split: rule, label: null };
   const validation = rule.validationFraction ?? 0;
   const sketch = emptyWidthSketch(TIME_SPLIT_BINS);
   const strata = new StratumCounter(rule.seed);
-  const labels = new LabelEncoder(spec.label);
+  const known = staticLabel(spec.label);
+  const labels = known !== null ? new LabelEncoder(known) : null;
+  const found = known === null ? new LabelFit(spec.label) : null;
+  let indices = new Int32Array(0);
   for (const shard of shards) {
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
       if (timeColumn !== undefined) {
@@ -95,21 +105,37 @@ async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Pr
         continue;
       }
       const keys = batch.getChild(rowIdColumn(spec.source))!.toArray() as Float64Array;
-      const label = labels.encode(batch.getChild(spec.label.column)!.data[0]!, batch.numRows);
+      const column = batch.getChild(spec.label.column)!.data[0]!;
+      let label: ArrayLike<number>;
+      if (labels !== null) label = labels.encode(column, batch.numRows);
+      else {
+        if (indices.length < batch.numRows) indices = new Int32Array(batch.numRows);
+        found!.add(column, batch.numRows, null, indices);
+        label = indices;
+      }
       for (let r = 0; r < batch.numRows; r++) strata.add(keys[r]!, label[r]!);
     }
   }
-  if (timeColumn === undefined) return { ...rule, strata: strata.thresholds(rule.testFraction, validation) };
+  if (timeColumn === undefined) {
+    const thresholds = strata.thresholds(rule.testFraction, validation);
+    if (found === null) return { split: { ...rule, strata: thresholds }, label: null };
+    // Counted by where each class was first found; stored by class index.
+    const label = found.fit() as FittedMulticlassLabel;
+    return { split: { ...rule, strata: label.classes.map((c) => thresholds[found.discoveryIndex(c)]!) }, label };
+  }
   if (widthSketchCount(sketch) === 0) throw new PipelineInputError(`split.timeColumn: "${timeColumn}" has no values to split by.`);
   const testFrom = widthSketchQuantile(sketch, 1 - rule.testFraction);
-  return { ...rule, time: { column: timeColumn, testFrom, validationFrom: widthSketchQuantile(sketch, 1 - rule.testFraction - validation) } };
+  return {
+    split: { ...rule, time: { column: timeColumn, testFrom, validationFrom: widthSketchQuantile(sketch, 1 - rule.testFraction - validation) } },
+    label: null,
+  };
 }
 
 /** Buckets of the time split's sketch: its instants land within the time span / TIME_SPLIT_BINS of the exact quantiles. */
 const TIME_SPLIT_BINS = 1 << 16;
 
-/** Adds the batch's train rows (split code 0) to the statistics. */
-function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, codes: Uint8Array, batch: RecordBatch): void {
+/** Adds the batch's train rows (split code 0) to the statistics; returns which rows it skipped (1: held out). */
+function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, codes: Uint8Array, batch: RecordBatch): Uint8Array {
   // The fit reads train rows only: everything held out (test, validation) is skipped as test rows were.
   const isTest = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
@@ -123,4 +149,5 @@ function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec
     const data = batch.getChild(f.column)!.data[0] as Data<Float64>;
     stats.addNumbers(f.name, data.values, data.nullCount > 0 ? data.nullBitmap : null, data.offset, isTest, batch.numRows);
   }
+  return isTest;
 }

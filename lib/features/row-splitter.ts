@@ -1,26 +1,28 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { LabelRule } from '../spec/pipeline-spec';
 import { LabelEncoder } from './label-encoder';
 import { splitOf, type SplitCode, type SplitRule } from './split';
+import type { FittedLabel } from './transform-format';
 
 /** Each row's split code (SPLIT_CODE) for the batches of a raw shard: the fit and every apply use the same. */
 export class RowSplitter {
   private readonly labels: LabelEncoder | null;
 
+  /** `label` is read only by a stratified split, which needs it fitted (its classes known); otherwise it may be null. */
   constructor(
     private readonly rowId: string,
-    private readonly label: LabelRule,
+    private readonly label: FittedLabel | null,
     private readonly rule: SplitRule,
   ) {
     // Only a stratified split reads the label, only a time split the time.
-    this.labels = rule.strata ? new LabelEncoder(label) : null;
+    if (rule.strata && label === null) throw new Error('a stratified split reads the label: give the RowSplitter the fitted label');
+    this.labels = rule.strata ? new LabelEncoder(label!) : null;
   }
 
   split(batch: RecordBatch): Uint8Array {
     const n = batch.numRows;
     const keys = batch.getChild(this.rowId)!.toArray() as Float64Array;
     const times = this.rule.time ? (batch.getChild(this.rule.time.column)!.toArray() as Float64Array) : null;
-    const labels = this.labels ? this.labels.encode(batch.getChild(this.label.column)!.data[0]!, n) : null;
+    const labels = this.labels ? this.labels.encode(batch.getChild(this.label!.column)!.data[0]!, n) : null;
     const codes = new Uint8Array(n);
     for (let r = 0; r < n; r++) codes[r] = splitOf(this.rule, keys[r]!, times ? times[r]! : 0, labels ? labels[r]! : 0) satisfies SplitCode;
     return codes;

@@ -32,7 +32,7 @@ export interface SplitRule {
   testFraction: number;
   seed: number;
   validationFraction?: number;
-  /** Per label class (0, 1): hash thresholds, out of 2^32. */
+  /** Per label class (binary 0, 1; multiclass the class index): hash thresholds, out of 2^32. */
   strata?: Array<{ test: number; validation: number }>;
   /** The time split: its timestamp column and the first instant of each held-out split (epoch ms). */
   time?: { column: string; testFrom: number; validationFrom: number };
@@ -46,7 +46,7 @@ export function plainSplit(spec: { split: { testFraction: number; seed: number; 
   return { testFraction, seed, ...(validationFraction ? { validationFraction } : {}) };
 }
 
-/** Where a row goes: `time` (epoch ms) is read only by a time split, `label` (0/1) only by a stratified one. */
+/** Where a row goes: `time` (epoch ms) is read only by a time split, `label` (0/1, class index) only by a stratified one. */
 export function splitOf(rule: SplitRule, rowId: number, time: number, label: number): SplitCode {
   if (rule.time) {
     if (time >= rule.time.testFrom) return SPLIT_CODE.test;
@@ -68,17 +68,23 @@ const HASH_BINS = 65536;
  * thresholds can cut exactly its own share (within a bin's rows) of test and validation rows.
  */
 export class StratumCounter {
-  private readonly bins = [new Float64Array(HASH_BINS), new Float64Array(HASH_BINS)];
+  /** Per class, created as classes appear: binary labels always have both. */
+  private readonly bins: Uint32Array[] = [new Uint32Array(HASH_BINS), new Uint32Array(HASH_BINS)];
 
   constructor(private readonly seed: number) {}
 
+  /** One row of class `label` (0/1, or a class index). */
   add(rowId: number, label: number): void {
-    this.bins[label]![hashKey(rowId, this.seed) >>> 16]!++;
+    // Not a class (a value a multiclass label does not list): it is reported where the row is encoded.
+    if (!(label >= 0)) return;
+    const bins = (this.bins[label] ??= new Uint32Array(HASH_BINS));
+    bins[hashKey(rowId, this.seed) >>> 16]!++;
   }
 
   /** Thresholds such that the class's rows below them are `testFraction` (and then `validationFraction`) of it, to a bin. */
   thresholds(testFraction: number, validationFraction: number): Array<{ test: number; validation: number }> {
-    return this.bins.map((bins) => {
+    return Array.from({ length: this.bins.length }, (_, label) => {
+      const bins = this.bins[label] ?? new Uint32Array(HASH_BINS);
       const total = bins.reduce((a, b) => a + b, 0);
       const cut = (share: number): number => {
         const want = Math.round(share * total);

@@ -1,7 +1,7 @@
 import type { SplitRule } from './split';
 import type { ArtifactRef } from '../../contracts/refs';
 import { readArtifactJson } from '../artifacts/artifact-store';
-import type { LabelRule, TimestampPart } from '../spec/pipeline-spec';
+import type { BinaryLabelRule, TimestampPart } from '../spec/pipeline-spec';
 
 /**
  * The fitted transform: everything learned from the train split that turns raw column values into
@@ -113,10 +113,35 @@ export interface FittedTimestamp {
 export type FittedFeature =
   FittedNumeric | FittedCategorical | FittedHourOfDay | FittedDayOfWeek | FittedQuantileBuckets | FittedHashed | FittedCross | FittedTimestamp;
 
+/**
+ * The label as a fitted transform stores it: the spec's rule with what the fit learnt. A label
+ * without `task` is binary (every transform written before multiclass and regression labels):
+ *   binary      the rule as the spec gives it; the encoded label is 0/1
+ *   multiclass  `classes`: the spec's list in its order, or (for "auto") the distinct values of the
+ *               train split, sorted; the encoded label is the class index
+ *   regression  `mean` and `std` of the label over the train split (std 0 stored as 1); the
+ *               encoded label is (y - mean) / std, and predictions are de-standardised with them
+ */
+export type FittedLabel = BinaryLabelRule | FittedMulticlassLabel | FittedRegressionLabel;
+
+export interface FittedMulticlassLabel {
+  column: string;
+  task: 'multiclass';
+  /** Class index -> value (strings of a text column, numbers of a numeric one). */
+  classes: Array<string | number>;
+}
+
+export interface FittedRegressionLabel {
+  column: string;
+  task: 'regression';
+  mean: number;
+  std: number;
+}
+
 interface TransformHeader {
   /** The shard column that identifies a row and decides its split. */
   key: string;
-  label: LabelRule;
+  label: FittedLabel;
   split: SplitRule;
   inputDim: number;
   trainRows: number;
@@ -138,7 +163,7 @@ export type FittedFeatureV1 =
   | FittedHourOfDay
   | FittedDayOfWeek;
 
-/** The artifacts of models registered before v2; the model server must still serve them. */
+/** The artifacts of models registered before v2 (binary labels only); the model server must still serve them. */
 export interface FittedTransformV1 extends TransformHeader {
   format: typeof TRANSFORM_V1;
   features: FittedFeatureV1[];
@@ -154,7 +179,15 @@ export type FittedTransform = FittedTransformV1 | FittedTransformV2;
  */
 export function upgradeTransform(transform: FittedTransform): FittedTransformV2 {
   const format: unknown = (transform as { format?: unknown }).format;
-  if (format === TRANSFORM_V2) return transform as FittedTransformV2;
+  if (format === TRANSFORM_V2) {
+    const task: unknown = (transform.label as { task?: unknown }).task;
+    if (task !== undefined && task !== 'multiclass' && task !== 'regression') {
+      throw new Error(
+        `the fitted transform's label has task ${JSON.stringify(task)}; this pipewright reads binary, multiclass and regression labels: upgrade pipewright`,
+      );
+    }
+    return transform as FittedTransformV2;
+  }
   if (format !== TRANSFORM_V1) {
     throw new Error(`the fitted transform has format ${JSON.stringify(format)}; this pipewright reads ${TRANSFORM_V1} and ${TRANSFORM_V2}: upgrade pipewright`);
   }

@@ -2,7 +2,16 @@ import { PipelineInputError } from '../errors';
 import { rowIdColumn, type FeatureSpec, type PipelineSpec } from '../spec/pipeline-spec';
 import { plainSplit, type SplitRule } from './split';
 import { PART_SIZE } from './calendar';
-import { TRANSFORM_V2, type FittedFeature, type FittedImpute, type FittedNumeric, type FittedScale, type FittedTransformV2 } from './transform-format';
+import { staticLabel } from './label-fit';
+import {
+  TRANSFORM_V2,
+  type FittedFeature,
+  type FittedLabel,
+  type FittedImpute,
+  type FittedNumeric,
+  type FittedScale,
+  type FittedTransformV2,
+} from './transform-format';
 import { EXACT_DISTINCT_LIMIT, ValueDistribution } from './value-distribution';
 
 type NumericSpec = Extract<FeatureSpec, { kind: 'numeric' }>;
@@ -265,7 +274,9 @@ export class TransformStatistics {
    * The fitted transform. A user's mistake that only the data reveals (log1p over values ≤ -1, a
    * statistic of a column with no values) is a PipelineInputError naming the feature and the fix.
    */
-  fit(spec: PipelineSpec, split: SplitRule = plainSplit(spec)): FittedTransformV2 {
+  fit(spec: PipelineSpec, split: SplitRule = plainSplit(spec), label: FittedLabel | null = staticLabel(spec.label)): FittedTransformV2 {
+    // "classes": "auto" and regression learn from the label column too: fitTransform passes what LabelFit found.
+    if (label === null) throw new Error(`label "${spec.label.column}" is fitted on the data: pass the fitted label (see LabelFit)`);
     let offset = 0;
     const fitted: FittedFeature[] = this.features.map((f): FittedFeature => {
       const start = offset;
@@ -306,7 +317,7 @@ export class TransformStatistics {
     return {
       format: TRANSFORM_V2,
       key: rowIdColumn(spec.source),
-      label: { ...spec.label },
+      label: { ...label },
       split,
       features: fitted,
       inputDim: offset,

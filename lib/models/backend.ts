@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig, type TfBackendChoice } from '../config';
+import { installSparseKernels } from './sparse-kernels';
 import { installFastTransposedMatMul } from './wasm-matmul';
 
 export type BackendChoice = TfBackendChoice;
@@ -56,6 +57,7 @@ export async function initBackend(choice: BackendChoice = loadConfig().tfBackend
     try {
       await import('@tensorflow/tfjs-backend-wasm');
       installFastTransposedMatMul();
+      installSparseKernels();
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         return 'wasm';

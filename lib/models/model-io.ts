@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
 import type { ArtifactRef } from '../../contracts/refs';
+import type { FittedTransform } from '../features/transform-format';
+// Registers the custom layers (SparseDense, FastDense, SparseEmbeddings, SeededDropout) so models deserialise.
+import './custom-layers';
+import { checkModelFitsTransform } from './model-check';
 
 /** A model (and optionally its optimizer state) as one self-contained JSON artifact. */
 export interface SavedModel {
@@ -38,12 +42,21 @@ export async function saveModel(store: ArtifactStore, kind: string, model: tfl.L
   if (!saved) throw new Error('model.save produced no artifacts');
   if (optimizer) {
     const encoded = await tf.io.encodeWeights(await optimizer.getWeights());
-    saved.optimizer = { specs: encoded.specs, data: toBase64(encoded.data) };
+    // Optimizer slots are named after the process's variable names, which carry a per-process
+    // uniqueness suffix (dense_1/kernel_3/m): name them by position instead (restoring is
+    // positional), so a checkpoint's bytes depend only on the training, not on what else the
+    // process built before.
+    const specs = encoded.specs.map((s, i) => ({ ...s, name: s.name === 'iter' ? 'iter' : `slot_${i}` }));
+    saved.optimizer = { specs, data: toBase64(encoded.data) };
   }
   return store.putJson(kind, saved);
 }
 
-export async function loadSavedModel(ref: Pick<ArtifactRef, 'uri'>): Promise<{ model: tfl.LayersModel; saved: SavedModel }> {
+/**
+ * Loads a saved model. With `transform`, also checks that the model reads the input that transform
+ * produces (a PipelineInputError naming the mismatch otherwise).
+ */
+export async function loadSavedModel(ref: Pick<ArtifactRef, 'uri'>, transform?: FittedTransform): Promise<{ model: tfl.LayersModel; saved: SavedModel }> {
   const saved = await readArtifactJson<SavedModel>(ref);
   if (saved.format !== 'pipewright.tfjs-layers/v1') throw new Error(`${ref.uri} is not a pipewright model (format ${String(saved.format)})`);
   const model = await tfl.loadLayersModel(
@@ -53,6 +66,14 @@ export async function loadSavedModel(ref: Pick<ArtifactRef, 'uri'>): Promise<{ m
       weightData: toArrayBuffer(saved.weightData),
     }),
   );
+  if (transform) {
+    try {
+      checkModelFitsTransform(model, transform);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
   return { model, saved };
 }
 

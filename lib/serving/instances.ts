@@ -68,20 +68,21 @@ function encoderFor(transform: FittedTransform): FeatureEncoder {
 
 /**
  * Validates `instances` (the KServe V1 / TF-Serving "instances" form: an array of objects keyed by
- * raw column name) and encodes them into one dense row-major input matrix with the fitted transform
- * (any known format). Each value goes through the encoder apply-transform uses, to a Float32 code as
- * an encoded shard stores it, then to dense slots: a row is encoded exactly as in training.
+ * raw column name) and encodes them with the fitted transform (any known format) into feature codes,
+ * rows × features, row-major: each value goes through the encoder apply-transform uses, to the
+ * Float32 code an encoded shard stores, so a row is encoded exactly as in training. The model's input
+ * is built from the codes as in training too (predictCodes).
  */
-export function encodeInstances(transform: FittedTransform, instances: unknown): Float32Array {
+export function encodeInstanceCodes(transform: FittedTransform, instances: unknown): { codes: Float32Array; rows: number } {
   if (!Array.isArray(instances)) throw new BadRequestError('"instances" must be an array of objects, e.g. {"instances":[{...}]}');
   if (instances.length === 0) throw new BadRequestError('"instances" is empty; send at least one instance');
   if (instances.length > 10000) throw new BadRequestError(`"instances" has ${instances.length} entries; send at most 10000 per request`);
   const encoder = encoderFor(transform);
   const features = encoder.transform.features;
-  const dim = encoder.transform.inputDim;
-  const out = new Float32Array(instances.length * dim);
-  const codes = new Float32Array(features.length);
+  const width = features.length;
+  const out = new Float32Array(instances.length * width);
   instances.forEach((instance, row) => {
+    const codes = out.subarray(row * width, (row + 1) * width);
     if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
       throw new BadRequestError(`instances[${row}] must be an object keyed by feature column`);
     }
@@ -146,7 +147,17 @@ export function encodeInstances(transform: FittedTransform, instances: unknown):
         }
       }
     });
-    encoder.denseInto(codes, out, row * dim);
   });
+  return { codes: out, rows: instances.length };
+}
+
+/** The dense input vectors of `instances` (rows × inputDim): their codes expanded as FeatureEncoder.denseInto does in training. */
+export function encodeInstances(transform: FittedTransform, instances: unknown): Float32Array {
+  const { codes, rows } = encodeInstanceCodes(transform, instances);
+  const encoder = encoderFor(transform);
+  const width = encoder.transform.features.length;
+  const dim = encoder.transform.inputDim;
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) encoder.denseInto(codes.subarray(r * width, (r + 1) * width), out, r * dim);
   return out;
 }

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Pool } from 'pg';
-import { describeLabel, readTransform, type FittedTransform } from '../features/transform';
+import { decodeOutputs, describeOutput, labelHead } from '../features/label-task';
+import { readTransform, type FittedTransform } from '../features/transform';
 import { initBackend } from '../models/backend';
 import { loadSavedModel } from '../models/model-io';
+import { predictCodes } from '../models/predict';
 import { productionModels, productionVersion, type ModelVersionRow } from '../registry/model-registry';
-import { BadRequestError, encodeInstances, instanceFields } from './instances';
+import { BadRequestError, encodeInstanceCodes, instanceFields } from './instances';
 
 interface LoadedModel {
   row: ModelVersionRow;
@@ -20,8 +21,10 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /**
  * Serves production models from the registry over HTTP, TF-Serving / KServe V1 style:
  *   GET  /v1/models/{name}            version status
- *   GET  /v1/models/{name}/metadata   the raw fields an instance needs
- *   POST /v1/models/{name}:predict    {"instances":[{...raw fields}]} -> {"predictions":[p, ...]}
+ *   GET  /v1/models/{name}/metadata   the raw fields an instance needs, the task, its classes, what the output is
+ *   POST /v1/models/{name}:predict    {"instances":[{...raw fields}]} -> {"predictions":[...]}, one per instance:
+ *                                     binary: the probability; multiclass: {"class": name, "probabilities":
+ *                                     {name: p, ...}}; regression: the value in the label's units
  *   POST /admin/reload                load the current production versions (the deploy pool calls it)
  *   GET  /healthz
  * Each prediction applies the fitted transform stored with the model version.
@@ -70,7 +73,14 @@ export class ModelServer {
     const current = this.models.get(row.name);
     if (current && current.row.version === row.version) return;
     // readTransform reads every transform format (v1 of models registered before v2) in its v2 form.
-    const [{ model }, transform] = await Promise.all([loadSavedModel({ uri: row.modelUri }), readTransform({ uri: row.transformUri })]);
+    const transform = await readTransform({ uri: row.transformUri });
+    const { model } = await loadSavedModel({ uri: row.modelUri }, transform);
+    const head = labelHead(transform);
+    const units = model.outputs[0]!.shape.at(-1);
+    if (units !== head.units) {
+      model.dispose();
+      throw new Error(`${row.name} v${row.version}: the model gives ${units} outputs per row, but its transform's ${head.task} label needs ${head.units}`);
+    }
     // Swap atomically: requests in flight keep the old model until they finish.
     this.models.set(row.name, { row, model, transform });
     current?.model.dispose();
@@ -97,13 +107,16 @@ export class ModelServer {
       });
     }
     if (suffix === '/metadata' && req.method === 'GET') {
+      const head = labelHead(loaded.transform);
       return sendJson(res, 200, {
         name,
         version: loaded.row.version,
         backend: loaded.row.backend,
         metrics: loaded.row.metrics,
         inputs: instanceFields(loaded.transform),
-        output: `probability that ${describeLabel(loaded.transform.label)}`,
+        task: head.task,
+        ...(head.classes ? { classes: head.classes } : {}),
+        output: describeOutput(loaded.transform),
       });
     }
     if (suffix === ':predict' && req.method === 'POST') return this.predict(req, res, loaded);
@@ -120,18 +133,17 @@ export class ModelServer {
     if (typeof body !== 'object' || body === null || !('instances' in body)) {
       return sendJson(res, 400, { error: 'request body must be a JSON object with an "instances" array, e.g. {"instances":[{...}]}' });
     }
-    let x: Float32Array;
+    let encoded: { codes: Float32Array; rows: number };
     try {
-      x = encodeInstances(loaded.transform, (body as { instances: unknown }).instances);
+      encoded = encodeInstanceCodes(loaded.transform, (body as { instances: unknown }).instances);
     } catch (err) {
       if (err instanceof BadRequestError) return sendJson(res, 400, { error: err.message });
       throw err;
     }
-    const rows = x.length / loaded.transform.inputDim;
-    const predictions = tf.tidy(() => loaded.model.predict(tf.tensor2d(x, [rows, loaded.transform.inputDim]), { batchSize: rows }) as tf.Tensor);
-    const values = Array.from(await predictions.data());
-    predictions.dispose();
-    sendJson(res, 200, { predictions: values, model_name: loaded.row.name, model_version: loaded.row.version });
+    const { codes, rows } = encoded;
+    const outputs = await predictCodes(loaded.model, loaded.transform, codes, rows);
+    const predictions = decodeOutputs(loaded.transform, outputs, rows, outputs.length / rows);
+    sendJson(res, 200, { predictions, model_name: loaded.row.name, model_version: loaded.row.version });
   }
 }
 

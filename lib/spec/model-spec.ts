@@ -101,7 +101,11 @@ export const modelSpecSchema = z
     if (model.hidden && model.layers) ctx.addIssue({ code: 'custom', path: ['layers'], message: 'give model.hidden (widths) or model.layers, not both' });
     const hidden = model.layers ?? model.hidden ?? [];
     if ((model.type === 'logistic' || model.type === 'linear') && hidden.length > 0) {
-      ctx.addIssue({ code: 'custom', path: [model.layers ? 'layers' : 'hidden'], message: `a ${model.type} model has no hidden layers; use type "mlp" or drop them` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [model.layers ? 'layers' : 'hidden'],
+        message: `a ${model.type} model has no hidden layers; use type "mlp" or drop them`,
+      });
     }
     if (model.type !== 'wideDeep' && model.embeddingDim !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['embeddingDim'], message: 'embeddingDim is for type "wideDeep"' });

@@ -232,30 +232,111 @@ const splitSpec = z
 
 const labelValue = z.union([z.string(), z.number()]);
 
+/** What the model predicts from the label column: a yes/no, one of several classes, or the number itself. */
+export const LABEL_TASKS = ['binary', 'multiclass', 'regression'] as const;
+export type LabelTask = (typeof LABEL_TASKS)[number];
+
+/** Classes a multiclass label may have, listed or found ("auto"); the default cap of "auto". */
+export const MAX_LABEL_CLASSES = 1000;
+export const DEFAULT_MAX_CLASSES = 100;
+
+/** The fields that decide the task, and the task each implies. */
+const TASK_FIELDS = [
+  ['greaterThan', 'binary'],
+  ['oneOf', 'binary'],
+  ['classes', 'multiclass'],
+] as const;
+
 /**
- * The label: positive (1) when `column > greaterThan`, or when the column's value is one of
- * `oneOf` (strings for a text column, numbers for a numeric one).
+ * The label, one of three tasks (`task` may be given, and must then agree with the other fields):
+ *   binary      positive (1) when `column > greaterThan`, or when the value is one of `oneOf`
+ *               (strings for a text column, numbers for a numeric one);
+ *   multiclass  `classes`: the class values (a row with any other value is quarantined at ingest),
+ *               or "auto": the distinct values of the train split, sorted, at most `maxClasses`;
+ *   regression  `"task": "regression"`: the numeric column itself, standardised on the train split.
  */
 const labelSpec = z
   .object({
     column: identifier,
+    task: z.enum(LABEL_TASKS, { error: 'must be "binary", "multiclass" or "regression"' }).optional(),
     greaterThan: z.number().optional(),
     oneOf: z.array(labelValue).min(1).optional(),
+    classes: z
+      .union([z.literal('auto'), z.array(labelValue)], { error: 'must be "auto" (the values found in the train split) or a list of the class values' })
+      .optional(),
+    maxClasses: z.number().int().min(2, 'maxClasses must be at least 2').max(MAX_LABEL_CLASSES, `maxClasses must be at most ${MAX_LABEL_CLASSES}`).optional(),
   })
   .strict()
   .superRefine((label, ctx) => {
-    if ((label.greaterThan === undefined) === (label.oneOf === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)' });
+    const problem = (path: string[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+    const given = TASK_FIELDS.filter(([field]) => label[field] !== undefined);
+    const implied = new Set(given.map(([, task]) => task));
+    if (label.greaterThan !== undefined && label.oneOf !== undefined) {
+      problem([], 'give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)');
+    } else if (implied.size > 1) {
+      problem([], 'give label.greaterThan or label.oneOf (a binary label) or label.classes (a multiclass label), not both');
+    } else if (label.task === 'regression' && given.length > 0) {
+      problem(['task'], `a regression label predicts the value of the column itself; drop label.${given[0]![0]} (or choose another task)`);
+    } else if (label.task !== undefined && implied.size === 1 && !(implied as Set<string>).has(label.task)) {
+      const [field, task] = given[0]!;
+      const fix = label.task === 'binary' ? 'give label.greaterThan or label.oneOf instead' : 'give label.classes instead';
+      problem(['task'], `label.${field} makes a ${task} label, but label.task says "${label.task}": ${fix}, or drop label.task`);
+    } else if (given.length === 0) {
+      if (label.task === 'multiclass') {
+        problem(
+          ['classes'],
+          'a multiclass label takes label.classes: the class values (e.g. ["early", "on_time", "late"]) or "auto" (the values of the train split)',
+        );
+      } else if (label.task === 'binary') {
+        problem([], 'a binary label takes label.greaterThan (a threshold) or label.oneOf (the positive values)');
+      } else if (label.task === undefined) {
+        problem(
+          [],
+          'give label.greaterThan (a threshold) or label.oneOf (the positive values) for a binary label, label.classes for a multiclass one, ' +
+            'or "task": "regression" to predict the column\'s value',
+        );
+      }
     }
-    const kinds = new Set((label.oneOf ?? []).map((v) => typeof v));
-    if (kinds.size > 1) ctx.addIssue({ code: 'custom', path: ['oneOf'], message: 'all strings (a text column) or all numbers (a numeric column), not both' });
+    const sameKind = (field: 'oneOf' | 'classes', values: ReadonlyArray<string | number>): void => {
+      if (new Set(values.map((v) => typeof v)).size > 1) problem([field], 'all strings (a text column) or all numbers (a numeric column), not both');
+    };
+    sameKind('oneOf', label.oneOf ?? []);
+    if (Array.isArray(label.classes)) {
+      const classes = label.classes;
+      sameKind('classes', classes);
+      if (classes.length < 2) problem(['classes'], 'a multiclass label needs at least 2 classes (one class is no prediction; two can also be a binary label)');
+      if (classes.length > MAX_LABEL_CLASSES) problem(['classes'], `at most ${MAX_LABEL_CLASSES} classes, got ${classes.length}`);
+      const repeated = classes.find((c, i) => classes.indexOf(c) !== i);
+      if (repeated !== undefined) problem(['classes'], `class ${JSON.stringify(repeated)} is listed twice`);
+    }
+    if (label.maxClasses !== undefined && label.classes !== 'auto') {
+      problem(['maxClasses'], 'label.maxClasses caps the classes that "classes": "auto" finds; set classes to "auto" or drop maxClasses');
+    }
   })
-  .transform((label): LabelRule =>
-    label.oneOf !== undefined ? { column: label.column, oneOf: label.oneOf } : { column: label.column, greaterThan: label.greaterThan! },
-  );
+  .transform((label): LabelRule => {
+    const { column } = label;
+    // A binary label is stored as it always was (no `task`), so its step keys and artifacts do not change.
+    if (label.oneOf !== undefined) return { column, oneOf: label.oneOf };
+    if (label.greaterThan !== undefined) return { column, greaterThan: label.greaterThan };
+    if (label.classes === 'auto') return { column, task: 'multiclass', classes: 'auto', maxClasses: label.maxClasses ?? DEFAULT_MAX_CLASSES };
+    if (label.classes !== undefined) return { column, task: 'multiclass', classes: label.classes };
+    return { column, task: 'regression' };
+  });
 
-/** How the label is derived from its column; stored with the fitted transform for serving. */
-export type LabelRule = { column: string; greaterThan: number } | { column: string; oneOf: Array<string | number> };
+/** A binary label: 1 when `column > greaterThan`, or when the value is one of `oneOf`. Stored without a `task`. */
+export type BinaryLabelRule = { column: string; greaterThan: number } | { column: string; oneOf: Array<string | number> };
+
+/** A multiclass label as the spec gives it: the classes, or "auto" (found in the train split when the transform is fitted). */
+export type MulticlassLabelRule =
+  { column: string; task: 'multiclass'; classes: Array<string | number> } | { column: string; task: 'multiclass'; classes: 'auto'; maxClasses: number };
+
+export interface RegressionLabelRule {
+  column: string;
+  task: 'regression';
+}
+
+/** How the label is derived from its column; fitted (classes found, scale learnt) and stored with the transform for serving. */
+export type LabelRule = BinaryLabelRule | MulticlassLabelRule | RegressionLabelRule;
 
 export const pipelineSpecSchema = z
   .object({
@@ -299,6 +380,13 @@ export const pipelineSpecSchema = z
       });
     });
     for (const problem of columnUseProblems(spec.features)) ctx.addIssue({ code: 'custom', ...problem });
+    if (spec.split.stratify === true && 'task' in spec.label && spec.label.task === 'regression') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['split', 'stratify'],
+        message: 'a stratified split keeps each label class in the same proportions, and a regression label has no classes; drop split.stratify',
+      });
+    }
   });
 
 /** How a feature reads each of its columns; a shard holds a column one way only. */
@@ -405,9 +493,25 @@ export function describeSource(source: SourceSpec): string {
   return `query "${q.length > 60 ? `${q.slice(0, 57)}...` : q}"`;
 }
 
-/** Whether the label reads a text column (oneOf with strings). */
+/** The values a label rule names (binary oneOf, multiclass classes); empty for a threshold, "auto" and regression. */
+function labelValues(label: LabelRule): ReadonlyArray<string | number> {
+  if ('oneOf' in label) return label.oneOf;
+  if ('classes' in label && Array.isArray(label.classes)) return label.classes;
+  return [];
+}
+
+/** Whether the label reads a text column (oneOf or classes with strings). */
 export function labelIsText(label: LabelRule): boolean {
-  return 'oneOf' in label && typeof label.oneOf[0] === 'string';
+  return typeof labelValues(label)[0] === 'string';
+}
+
+/**
+ * How ingest reads the label column: as a number (a threshold, numeric values, regression), as text
+ * (text values), or as the column is ("classes": "auto": a numeric column's numbers, anything else's text).
+ */
+export function labelColumnUse(label: LabelRule): 'number' | 'text' | 'asStored' {
+  if ('classes' in label && label.classes === 'auto') return 'asStored';
+  return labelIsText(label) ? 'text' : 'number';
 }
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 

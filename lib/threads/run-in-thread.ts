@@ -54,7 +54,7 @@ function releaseThread(worker: Worker): void {
 export function runInThread<N extends ThreadTaskName>(
   task: N,
   input: ThreadTaskInput<N>,
-  onProgress: (value: number) => void = () => undefined,
+  onProgress: (value: number, details?: unknown) => void = () => undefined,
   signal?: AbortSignal,
 ): Promise<ThreadTaskOutput<N>> {
   return new Promise((resolve, reject) => {
@@ -76,7 +76,7 @@ export function runInThread<N extends ThreadTaskName>(
     const onAbort = (): void => finish(false, () => reject(signal?.reason ?? new Error(`${task} cancelled`)));
     const onMessage = (message: ThreadMessage): void => {
       if (message.id !== id) return;
-      if (message.type === 'progress') onProgress(message.value);
+      if (message.type === 'progress') onProgress(message.value, message.details);
       else if (message.type === 'done') finish(reusable, () => resolve(message.result as ThreadTaskOutput<N>));
       else finish(reusable, () => reject(new ThreadTaskError(message.name, message.message, message.stack)));
     };

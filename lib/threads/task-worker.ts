@@ -10,13 +10,14 @@ async function run(request: ThreadRequest): Promise<void> {
   const post = (message: ThreadMessage): void => parentPort!.postMessage(message);
   const { id, task, input } = request;
   try {
-    const fn = (await THREAD_TASKS[task]()) as (input: unknown, progress: (value: number) => void) => Promise<unknown>;
+    const fn = (await THREAD_TASKS[task]()) as (input: unknown, progress: (value: number, details?: unknown) => void) => Promise<unknown>;
     let lastPost = 0;
-    const result = await fn(input, (value) => {
+    const result = await fn(input, (value, details) => {
       const now = Date.now();
-      if (now - lastPost >= 250) {
+      // Progress counters are throttled; details (a resume point) always go through.
+      if (details !== undefined || now - lastPost >= 250) {
         lastPost = now;
-        post({ id, type: 'progress', value });
+        post({ id, type: 'progress', value, ...(details !== undefined ? { details } : {}) });
       }
     });
     post({ id, type: 'done', result });

@@ -7,6 +7,9 @@ export const THREAD_TASKS = {
   fitTransform: async () => (await import('../features/fit-transform.js')).fitTransform,
   applyTransform: async () => (await import('../features/apply-transform.js')).applyTransform,
   trainEpoch: async () => (await import('../training/train-epoch.js')).trainEpoch,
+  planTraining: async () => (await import('../training/plan-training.js')).planTraining,
+  trainShards: async () => (await import('../training/train-shards.js')).trainShards,
+  mergeRound: async () => (await import('../training/merge-round.js')).mergeRound,
   evaluateModel: async () => (await import('../evaluation/evaluate-model.js')).evaluateModel,
 } as const;
 
@@ -17,7 +20,7 @@ export type ThreadTaskName = keyof typeof THREAD_TASKS;
  * (unique layer and variable names, registered variables) that would make a checkpoint's bytes
  * depend on what the thread ran before, so model tasks always get a fresh thread.
  */
-export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set(['ingestPartition', 'fitTransform', 'applyTransform']);
+export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set(['ingestPartition', 'fitTransform', 'applyTransform', 'planTraining']);
 type TaskFn<N extends ThreadTaskName> = Awaited<ReturnType<(typeof THREAD_TASKS)[N]>>;
 export type ThreadTaskInput<N extends ThreadTaskName> = Parameters<TaskFn<N>>[0];
 export type ThreadTaskOutput<N extends ThreadTaskName> = Awaited<ReturnType<TaskFn<N>>>;
@@ -31,6 +34,6 @@ export interface ThreadRequest {
 
 /** What a task thread sends back, tagged with the request's id. */
 export type ThreadMessage =
-  | { id: number; type: 'progress'; value: number }
+  | { id: number; type: 'progress'; value: number; details?: unknown }
   | { id: number; type: 'done'; result: unknown }
   | { id: number; type: 'error'; name: string; message: string; stack?: string };

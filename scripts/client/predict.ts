@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { ident } from '../../lib/db/sql';
+import type { Prediction } from '../../lib/features/label-task';
 
 export interface FlightInstance {
   date: string;
@@ -19,13 +20,21 @@ export async function sampleFlight(pool: Pool, table: string): Promise<{ instanc
   return { instance: { date: row.date, distance: row.distance, origin: row.origin, destination: row.destination }, delay: row.delay };
 }
 
-export async function predictOverHttp(serveUrl: string, model: string, instances: unknown[]): Promise<{ predictions: number[]; model_version: number }> {
+/**
+ * Predictions from the model server: per instance a probability (binary, the default type), a
+ * ClassPrediction (multiclass) or a value (regression); name the type for the model's task.
+ */
+export async function predictOverHttp<P extends Prediction = number>(
+  serveUrl: string,
+  model: string,
+  instances: unknown[],
+): Promise<{ predictions: P[]; model_version: number }> {
   const res = await fetch(`${serveUrl}/v1/models/${model}:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ instances }),
   });
-  const body = (await res.json()) as { predictions: number[]; model_version: number; error?: string };
+  const body = (await res.json()) as { predictions: P[]; model_version: number; error?: string };
   if (!res.ok) throw new Error(`prediction failed: HTTP ${res.status} ${body.error ?? ''}`);
   return body;
 }

@@ -1,5 +1,5 @@
-import type { EvaluationMetrics } from '../../contracts';
 import type { TrainingPipelineResult } from '../../contracts';
+import { formatClassMetrics, formatMetrics } from '../../lib/evaluation/metrics-summary';
 import { redact } from '../stack/postgres';
 import type { StackInfo } from '../stack/stack';
 
@@ -12,16 +12,13 @@ export function printStackInfo(info: StackInfo, home: string): void {
   console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
 }
 
-export function formatMetrics(m: EvaluationMetrics): string {
-  return `AUC ${m.auc.toFixed(4)} · log loss ${m.logLoss.toFixed(4)} · accuracy ${m.accuracy.toFixed(4)} · ${m.rows} test rows (${(100 * m.positiveRate).toFixed(1)}% positive)`;
-}
-
 export function printResult(result: TrainingPipelineResult, link: string | undefined): void {
   console.log(`\nRun ${result.runId} succeeded.`);
   console.log(
     `  Model    ${result.model.name} v${result.model.version} (backend ${result.backend})${result.model.servedBy ? `, served at ${result.model.servedBy}` : ''}`,
   );
   console.log(`  Metrics  ${formatMetrics(result.metrics)}`);
+  for (const line of formatClassMetrics(result.metrics)) console.log(`           ${line}`);
   console.log(`  Rows     ${result.rows} ingested, ${result.quarantinedRows} quarantined`);
   const warnings = result.validationWarnings ?? 0;
   console.log(

@@ -14,13 +14,28 @@ function cachedNote(s: StageProgress): string {
   return s.cached >= s.total ? ' (cached)' : ` (${s.cached} cached)`;
 }
 
+/** Training's position and figures: round, workers, train loss, validation loss and metric. */
+export function trainingNote(p: PipelineProgress): string {
+  const parts: string[] = [];
+  const t = p.training;
+  if (t && p.stages.train.status === 'running') parts.push(`epoch ${t.epoch + 1}${t.rounds > 1 ? ` round ${t.round}/${t.rounds}` : ''}`);
+  if (t && t.workers > 1) parts.push(`${t.workers} workers`);
+  const loss = p.trainLoss?.[p.trainLoss.length - 1];
+  if (loss !== undefined) parts.push(`loss ${loss.toFixed(4)}`);
+  const validation = p.validationLoss?.[p.validationLoss.length - 1];
+  if (validation !== undefined) parts.push(`val loss ${validation.toFixed(4)}`);
+  if (p.validationMetric) parts.push(`val ${p.validationMetric.name} ${p.validationMetric.value.toFixed(4)}`);
+  return parts.length ? `  ${parts.join(' · ')}` : '';
+}
+
 /** One line per stage: a bar, units done, time taken. */
 export function renderProgress(p: PipelineProgress): string[] {
   return STAGES.map((name) => {
     const s = p.stages[name];
     const mark = MARKS[s.status];
     const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
-    return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}${cachedNote(s)}`;
+    const note = name === 'train' && s.status !== 'pending' ? trainingNote(p) : '';
+    return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}${cachedNote(s)}${note}`;
   });
 }
 
@@ -31,6 +46,7 @@ export function renderProgress(p: PipelineProgress): string[] {
 export class ProgressPrinter {
   private drawnLines = 0;
   private readonly reported = new Set<string>();
+  private epochsReported = 0;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
 
@@ -42,12 +58,17 @@ export class ProgressPrinter {
       this.drawnLines = lines.length;
       return;
     }
+    const train = p.stages.train;
+    if (train.status === 'running' && train.unit === 'epochs' && train.done > this.epochsReported) {
+      this.epochsReported = train.done;
+      this.out.write(`  train epoch ${train.done}/${train.total}:${trainingNote(p)}\n`);
+    }
     for (const name of STAGES) {
       const s = p.stages[name];
       if ((s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') && !this.reported.has(name)) {
         this.reported.add(name);
         this.out.write(
-          `${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s${cachedNote(s)}` : ` (${s.status})`}\n`,
+          `${MARKS[s.status]} ${name}: ${s.done}/${s.total} ${s.unit}${s.status === 'done' ? ` in ${s.seconds.toFixed(1)}s${cachedNote(s)}` : ` (${s.status})`}${name === 'train' ? trainingNote(p) : ''}\n`,
         );
       }
     }

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../lib/config';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { listModelVersions } from '../../lib/registry/model-registry';
-import { formatMetrics } from '../client/print';
+import { formatMetrics } from '../../lib/evaluation/metrics-summary';
 import { resolveTarget } from '../client/target';
 
 /** `pipewright models [name]`: the registry's versions with stage, metrics and lineage. */

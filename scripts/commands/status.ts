@@ -1,7 +1,7 @@
 import { loadConfig } from '../../lib/config';
 import { progressQuery } from '../../contracts';
 import { connectClient, webUiLink } from '../client/pipeline-client';
-import { formatMetrics } from '../client/print';
+import { formatClassMetrics, formatMetrics } from '../../lib/evaluation/metrics-summary';
 import { renderProgress } from '../client/progress-view';
 import { resolveTarget } from '../client/target';
 
@@ -23,7 +23,10 @@ export async function statusCommand(runId: string | undefined): Promise<number> 
     if (progress.rows !== undefined) console.log(`  rows: ${progress.rows} ingested, ${progress.quarantinedRows ?? 0} quarantined`);
     if (progress.trainLoss?.length)
       console.log(`  train loss by epoch: ${progress.trainLoss.map((l) => l.toFixed(4)).join(', ')} (backend ${progress.backend})`);
-    if (progress.metrics) console.log(`  metrics: ${formatMetrics(progress.metrics)}`);
+    if (progress.metrics) {
+      console.log(`  metrics: ${formatMetrics(progress.metrics)}`);
+      for (const line of formatClassMetrics(progress.metrics)) console.log(`    ${line}`);
+    }
     if (progress.modelVersion !== undefined) console.log(`  model: ${progress.model} v${progress.modelVersion}`);
     if (progress.error) console.log(`  error: ${progress.error}`);
     const link = webUiLink(target.uiUrl, target.namespace, runId);

@@ -88,8 +88,13 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     });
     const distRoot = path.join(__dirname, '..', '..');
     const launchers = new Map<string, () => ManagedProcess>();
-    for (const pool of options.pools) {
-      launchers.set(`pool-${pool}`, () => startProcess(`pool-${pool}`, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], env, logDir));
+    // One process per pool, except the gpu pool: one per PIPEWRIGHT_GPU_WORKERS, so data-parallel
+    // training rounds run side by side (pool-gpu, pool-gpu-2, ...).
+    const poolProcesses = options.pools.flatMap((pool) =>
+      Array.from({ length: pool === 'gpu' ? config.gpuProcesses : 1 }, (_, i) => ({ pool, name: i === 0 ? `pool-${pool}` : `pool-${pool}-${i + 1}` })),
+    );
+    for (const { pool, name } of poolProcesses) {
+      launchers.set(name, () => startProcess(name, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], env, logDir));
     }
     if (options.modelServer) {
       launchers.set('model-server', () => startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
@@ -99,7 +104,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     const connection = await Connection.connect({ address: temporalEndpoint.address });
     try {
       await Promise.all([
-        ...options.pools.map((pool) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, byName(`pool-${pool}`), config.queuePrefix)),
+        ...poolProcesses.map(({ pool, name }) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, byName(name), config.queuePrefix)),
         ...(options.modelServer ? [waitForModelServer(config.serveUrl, byName('model-server'))] : []),
       ]);
     } finally {

@@ -7,6 +7,7 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { parsePipelineSpec, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import { openTestStack, type TestStack } from './stack';
+import { binaryMetricsOf } from '../../lib/evaluation/metrics-summary';
 
 /**
  * Files as sources, end to end on the real stack: a CSV read by byte ranges and a glob of Parquet
@@ -88,7 +89,7 @@ describe('file sources', () => {
     const result = await watchPipeline(handle, false);
     expect(result.rows).toBe(ROWS);
     expect(result.quarantinedRows).toBe(0);
-    expect(result.metrics.auc).toBeGreaterThan(0.7);
+    expect(binaryMetricsOf(result.metrics).auc).toBeGreaterThan(0.7);
     const history = await handle.fetchHistory();
     const ingests = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ingestPartition');
     expect(ingests).toHaveLength(3);
@@ -103,7 +104,7 @@ describe('file sources', () => {
       false,
     );
     expect(result.rows).toBe(ROWS);
-    expect(result.metrics.auc).toBeGreaterThan(0.7);
+    expect(binaryMetricsOf(result.metrics).auc).toBeGreaterThan(0.7);
   });
 
   test('a glob that matches nothing fails the run once, naming the pattern', async () => {

@@ -10,6 +10,7 @@ import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipel
 import { waitFor } from '../../scripts/stack/child-process';
 import type { StackInfo } from '../../scripts/stack/stack';
 import { flightsSpec, openTestStack, type TestStack } from './stack';
+import { binaryMetricsOf } from '../../lib/evaluation/metrics-summary';
 
 /**
  * `pipewright up` supervises what it starts: a pool that dies is restarted and the runs in flight
@@ -54,7 +55,7 @@ test('a pool killed under `up` is restarted, and a run started before the kill c
   });
 
   const result = await watchPipeline(handle, false);
-  expect(result.metrics.auc).toBeGreaterThan(0.55);
+  expect(binaryMetricsOf(result.metrics).auc).toBeGreaterThan(0.55);
   const log = readFileSync(path.join(stack.home, 'up.log'), 'utf8');
   expect(log).toContain(`[stack] pool-orchestrator (pid ${victim}) was killed by SIGKILL; restarting it in 1 s`);
   expect(log).toContain(`[stack] pool-orchestrator restarted (pid ${replacement}).`);

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       serveUrl: 'http://127.0.0.1:8501',
       queuePrefix: 'pipewright-',
       slots: { cpu: cores, gpu: 1, eval: cores },
+      gpuProcesses: cores,
       tfBackend: 'auto',
       temporalCli: undefined,
       cacheDir: path.join(os.homedir(), '.cache', 'pipewright'),
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
       PIPEWRIGHT_CPU_SLOTS: '6',
       PIPEWRIGHT_GPU_SLOTS: '2',
       PIPEWRIGHT_EVAL_SLOTS: '3',
+      PIPEWRIGHT_GPU_WORKERS: '4',
       PIPEWRIGHT_TF_BACKEND: 'webgpu',
       TEMPORAL_CLI: '/opt/temporal/bin/temporal',
       PIPEWRIGHT_CACHE_DIR: '/var/cache/pw',
@@ -80,6 +82,7 @@ describe('loadConfig', () => {
       serveUrl: 'http://127.0.0.1:18501', // derived from the serve port
       queuePrefix: 'staging-',
       slots: { cpu: 6, gpu: 2, eval: 3 },
+      gpuProcesses: 4,
       tfBackend: 'webgpu',
       temporalCli: '/opt/temporal/bin/temporal',
       cacheDir: '/var/cache/pw',

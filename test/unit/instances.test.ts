@@ -1,6 +1,6 @@
 import { murmur3Text } from '../../lib/features/feature-hash';
 import { upgradeTransform, type FittedFeature, type FittedTransform, type FittedTransformV2 } from '../../lib/features/transform';
-import { BadRequestError, encodeInstances, instanceFields, parseTimestamp } from '../../lib/serving/instances';
+import { BadRequestError, encodeInstanceCodes, encodeInstances, instanceFields, parseTimestamp } from '../../lib/serving/instances';
 
 /** A hand-built v1 transform shaped like the flights example: the form of every model registered before v2. */
 function flightsTransform(): FittedTransform {
@@ -100,6 +100,14 @@ describe('encodeInstances', () => {
     expected[35 + 4 + 0] = 1;
     expected[35 + 28 + 6] = 1;
     expect(Array.from(out)).toEqual(Array.from(expected));
+  });
+
+  test('the model server sends codes (one per feature, as an encoded shard holds them); the dense rows are their expansion', () => {
+    const instances = [good, { distance: 750, origin: 'LAX', date: Date.UTC(2001, 0, 20, 0, 5) }];
+    const { codes, rows } = encodeInstanceCodes(flightsTransform(), instances);
+    expect(rows).toBe(2);
+    // distance scaled; origin's vocabulary slot (2: out of vocabulary); hour; weekday.
+    expect(Array.from(codes)).toEqual([1, 1, 21, 0, -0.5, 2, 0, 6]);
   });
 
   test('extra fields are ignored', () => {

@@ -5,6 +5,7 @@ import {
   SpecError,
   describeSource,
   featureColumnsOf,
+  labelColumnUse,
   labelIsText,
   modelNameOf,
   parsePipelineSpec,
@@ -328,7 +329,8 @@ describe('sources and labels', () => {
       'label: give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)',
     ]);
     expect(problemsOf((v) => (v.label = { column: 'weather' }))).toEqual([
-      'label: give exactly one of label.greaterThan (a threshold) or label.oneOf (the positive values)',
+      'label: give label.greaterThan (a threshold) or label.oneOf (the positive values) for a binary label, label.classes for a multiclass one, ' +
+        'or "task": "regression" to predict the column\'s value',
     ]);
     expect(problemsOf((v) => (v.label = { column: 'weather', oneOf: [] }))[0]).toMatch(/^label.oneOf: /);
   });
@@ -566,5 +568,107 @@ describe('split', () => {
       'split.stratify: a time split takes the latest rows whatever their label; drop stratify or timeColumn',
     ]);
     expect(problems({ timeColumn: 'date; drop' })).toEqual(['split.timeColumn: must be a plain SQL identifier (letters, digits, underscore)']);
+  });
+});
+
+describe('label tasks', () => {
+  function labelOf(label: unknown): unknown {
+    return parsePipelineSpec({ ...example(), label }).label;
+  }
+  function problemsOf(label: unknown, split?: unknown): string[] {
+    return specErrorOf(() => parsePipelineSpec({ ...example(), label, ...(split ? { split } : {}) })).problems;
+  }
+
+  test('a binary label is stored as before, with or without "task": "binary"', () => {
+    expect(labelOf({ column: 'delay', greaterThan: 15, task: 'binary' })).toEqual({ column: 'delay', greaterThan: 15 });
+    expect(labelOf({ column: 'weather', oneOf: ['rain'], task: 'binary' })).toEqual({ column: 'weather', oneOf: ['rain'] });
+  });
+
+  test('multiclass: listed classes keep their order; "auto" gets maxClasses 100 unless given', () => {
+    expect(labelOf({ column: 'status', classes: ['late', 'early', 'on_time'] })).toEqual({
+      column: 'status',
+      task: 'multiclass',
+      classes: ['late', 'early', 'on_time'],
+    });
+    expect(labelOf({ column: 'grade', classes: [3, 1, 2], task: 'multiclass' })).toEqual({ column: 'grade', task: 'multiclass', classes: [3, 1, 2] });
+    expect(labelOf({ column: 'status', classes: 'auto' })).toEqual({ column: 'status', task: 'multiclass', classes: 'auto', maxClasses: 100 });
+    expect(labelOf({ column: 'status', classes: 'auto', maxClasses: 7 })).toEqual({ column: 'status', task: 'multiclass', classes: 'auto', maxClasses: 7 });
+  });
+
+  test('regression: the column itself', () => {
+    expect(labelOf({ column: 'delay', task: 'regression' })).toEqual({ column: 'delay', task: 'regression' });
+  });
+
+  test('the task must agree with the other fields', () => {
+    expect(problemsOf({ column: 'delay', greaterThan: 15, task: 'regression' })).toEqual([
+      'label.task: a regression label predicts the value of the column itself; drop label.greaterThan (or choose another task)',
+    ]);
+    expect(problemsOf({ column: 'delay', classes: 'auto', task: 'regression' })).toEqual([
+      'label.task: a regression label predicts the value of the column itself; drop label.classes (or choose another task)',
+    ]);
+    expect(problemsOf({ column: 'weather', oneOf: ['rain'], task: 'multiclass' })).toEqual([
+      'label.task: label.oneOf makes a binary label, but label.task says "multiclass": give label.classes instead, or drop label.task',
+    ]);
+    expect(problemsOf({ column: 'weather', classes: ['rain', 'sun'], task: 'binary' })).toEqual([
+      'label.task: label.classes makes a multiclass label, but label.task says "binary": give label.greaterThan or label.oneOf instead, or drop label.task',
+    ]);
+    expect(problemsOf({ column: 'weather', task: 'multiclass' })).toEqual([
+      'label.classes: a multiclass label takes label.classes: the class values (e.g. ["early", "on_time", "late"]) or "auto" (the values of the train split)',
+    ]);
+    expect(problemsOf({ column: 'weather', task: 'binary' })).toEqual([
+      'label: a binary label takes label.greaterThan (a threshold) or label.oneOf (the positive values)',
+    ]);
+    expect(problemsOf({ column: 'weather', oneOf: ['rain'], classes: ['rain', 'sun'] })).toEqual([
+      'label: give label.greaterThan or label.oneOf (a binary label) or label.classes (a multiclass label), not both',
+    ]);
+    expect(problemsOf({ column: 'weather', task: 'ordinal' })).toEqual(['label.task: must be "binary", "multiclass" or "regression"']);
+  });
+
+  test('listed classes: one kind, at least two, each once; maxClasses only with "auto", within bounds', () => {
+    expect(problemsOf({ column: 'x', classes: ['a', 1] })).toEqual(['label.classes: all strings (a text column) or all numbers (a numeric column), not both']);
+    expect(problemsOf({ column: 'x', classes: ['a'] })).toEqual([
+      'label.classes: a multiclass label needs at least 2 classes (one class is no prediction; two can also be a binary label)',
+    ]);
+    expect(problemsOf({ column: 'x', classes: ['a', 'b', 'a'] })).toEqual(['label.classes: class "a" is listed twice']);
+    expect(problemsOf({ column: 'x', classes: ['a', 'b'], maxClasses: 5 })).toEqual([
+      'label.maxClasses: label.maxClasses caps the classes that "classes": "auto" finds; set classes to "auto" or drop maxClasses',
+    ]);
+    expect(problemsOf({ column: 'x', classes: 'auto', maxClasses: 1 })).toEqual(['label.maxClasses: maxClasses must be at least 2']);
+    expect(problemsOf({ column: 'x', classes: 'auto', maxClasses: 5000 })).toEqual(['label.maxClasses: maxClasses must be at most 1000']);
+    expect(problemsOf({ column: 'x', classes: 'some' })[0]).toMatch(/^label.classes: must be "auto" \(the values found in the train split\) or a list/);
+  });
+
+  test('a regression label cannot be stratified', () => {
+    expect(problemsOf({ column: 'delay', task: 'regression' }, { stratify: true })).toEqual([
+      'split.stratify: a stratified split keeps each label class in the same proportions, and a regression label has no classes; drop split.stratify',
+    ]);
+    expect(parsePipelineSpec({ ...example(), label: { column: 'status', classes: 'auto' }, split: { stratify: true } }).split.stratify).toBe(true);
+  });
+
+  test('how ingest reads the label column', () => {
+    const use = (label: unknown): string => labelColumnUse(parsePipelineSpec({ ...example(), label }).label);
+    expect(use({ column: 'delay', greaterThan: 1 })).toBe('number');
+    expect(use({ column: 'w', oneOf: ['a'] })).toBe('text');
+    expect(use({ column: 'w', classes: ['a', 'b'] })).toBe('text');
+    expect(use({ column: 'g', classes: [1, 2] })).toBe('number');
+    expect(use({ column: 'g', classes: 'auto' })).toBe('asStored');
+    expect(use({ column: 'delay', task: 'regression' })).toBe('number');
+  });
+
+  test('the label column may not be a feature, whatever the task', () => {
+    expect(problemsOf({ column: 'distance', task: 'regression' })).toEqual([
+      'features[0].column: feature "distance" reads the label column "distance" (label leakage); drop it or pick another column',
+    ]);
+  });
+
+  test('the example specs of the other tasks parse', () => {
+    for (const [file, task] of [
+      ['flights-multiclass.json', 'multiclass'],
+      ['flights-delay-regression.json', 'regression'],
+    ] as const) {
+      const text = readFileSync(path.join(__dirname, '..', '..', 'examples', file), 'utf8');
+      const spec = parsePipelineSpecText(text, file);
+      expect('task' in spec.label && spec.label.task).toBe(task);
+    }
   });
 });

@@ -30,7 +30,7 @@ describe('pools and stages', () => {
     expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy']);
     expect(stagesOfPool('orchestrator')).toEqual([]);
     expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual(['applyTransform', 'checkDataset', 'fitTransform', 'ingestPartition', 'planIngest']);
-    expect(Object.keys(activitiesOfPool('gpu', deps))).toEqual(['trainEpoch']);
+    expect(Object.keys(activitiesOfPool('gpu', deps)).sort()).toEqual(['mergeRound', 'planTraining', 'trainEpoch', 'trainShards']);
     expect(Object.keys(activitiesOfPool('eval', deps))).toEqual(['evaluateModel']);
     expect(Object.keys(activitiesOfPool('deploy', deps)).sort()).toEqual(['deployModel', 'recordRunFinished', 'recordRunStarted', 'registerModel']);
   });

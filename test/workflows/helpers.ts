@@ -23,17 +23,20 @@ import {
   STAGE,
   WORKER_POOLS,
   type CheckpointRef,
+  type EncodedShardRef,
   type PoolQueues,
   type RunFinished,
   type RunStarted,
   type ShardRef,
   type TrainingPipelineInput,
+  type TrainShardsHeartbeat,
 } from '../../contracts';
 import type { StepKeys } from '../../lib/cache/step-keys';
 import { describePartition, planKeyRanges } from '../../lib/data/partitions';
 import { sourceFrom, type SourceSchema } from '../../lib/data/source-schema';
 import { loadConfig } from '../../lib/config';
 import { describeSource, parsePipelineSpec, postgresSourceOf, type PipelineSpec } from '../../lib/spec/pipeline-spec';
+import { groupShards } from '../../lib/training/shard-groups';
 import { findTemporalCli } from '../../scripts/stack/temporal-cli';
 import type { trainingPipeline } from '../../workflows';
 
@@ -116,6 +119,8 @@ export interface Call {
   name: keyof AllActivities;
   input: unknown;
   attempt: number;
+  /** What the previous attempt heartbeated last (a retried trainShards resumes from it); undefined on attempt 1. */
+  heartbeatDetails: unknown;
 }
 
 export interface FakeOptions {
@@ -125,12 +130,29 @@ export interface FakeOptions {
   rowsPerShard?: number;
   /** The workflow input's reuseSteps (default: left out, i.e. reuse). */
   reuseSteps?: boolean;
+  /** Validation rows per encoded shard (default 0: the split has no validation fraction, no validation loss). */
+  validationRows?: number;
+  /** Validation loss of each epoch (0-based) that mergeRound returns; default fakeValidationLoss. */
+  validationLosses?: number[];
   /** Wraps each fake: throw, wait or count before (or instead of) the default. */
   around?: Partial<{ [K in keyof AllActivities]: (call: Call, next: () => ReturnType<AllActivities[K]>) => ReturnType<AllActivities[K]> }>;
 }
 
-/** Loss of epoch N in the fakes: falling, and distinct per epoch. */
-export const fakeLoss = (epoch: number): number => 0.7 / (epoch + 1);
+/**
+ * Loss of epoch N in the fakes: falling, and distinct per epoch. A power of two, so the
+ * example-weighted mean over workers and rounds that trainModel computes is exactly this again.
+ */
+export const fakeLoss = (epoch: number): number => 0.5 ** (epoch + 1);
+/** Validation loss and metric of epoch N in the fakes (when the split has validation rows): improving every epoch. */
+export const fakeValidationLoss = (epoch: number): number => 0.5 + 0.5 ** (epoch + 2);
+export const fakeValidationMetric = (epoch: number): { name: string; value: number } => ({ name: 'auc', value: 0.5 + epoch / 16 });
+
+/** Train batches per epoch of a shard in the fakes' training plan: 3 + its partition, so groups differ. */
+export const fakeBatchesOf = (partitions: readonly number[]): number => partitions.reduce((n, p) => n + 3 + p, 0);
+/** Examples per batch in the fake trainShards. */
+export const FAKE_BATCH_ROWS = 10;
+/** Seconds a round takes worker `w` (0-based) in the fakes: the last worker is the slowest. */
+export const fakeRoundSeconds = (worker: number): number => 0.25 * (worker + 1);
 
 export const FAKE_METRICS = { auc: 0.75, logLoss: 0.48, accuracy: 0.8, positiveRate: 0.2, rows: 800 };
 export const FAKE_VERSION = 3;
@@ -146,7 +168,19 @@ export function fakeStepKeys(shards: ReadonlyArray<{ partition: number }>): Step
   };
 }
 
-export const artifact = (name: string): { uri: string; sha256: string; bytes: number } => ({ uri: `file:///fake/${name}`, sha256: `sha-${name}`, bytes: 100 });
+const FAKE_URI = 'file:///fake/';
+export const artifact = (name: string): { uri: string; sha256: string; bytes: number } => ({ uri: `${FAKE_URI}${name}`, sha256: `sha-${name}`, bytes: 100 });
+
+/** The fakes' checkpoint of worker `worker` after round `round` of epoch `epoch`. */
+export const fakeShardCheckpoint = (epoch: number, round: number, worker: number): CheckpointRef => ({
+  ...artifact(`checkpoint-e${epoch}-r${round}-w${worker}`),
+  epoch,
+});
+/** The fakes' merged checkpoint of a round: named after its parts, in the order given. */
+export const fakeMergedCheckpoint = (epoch: number, parts: ReadonlyArray<Pick<CheckpointRef, 'uri'>>): CheckpointRef => ({
+  ...artifact(`merged(${parts.map((p) => p.uri.slice(FAKE_URI.length)).join('+')})`),
+  epoch,
+});
 
 /**
  * Fake activities by their real names, recording every call (name, input, attempt) in `calls`.
@@ -155,6 +189,7 @@ export const artifact = (name: string): { uri: string; sha256: string; bytes: nu
 export function fakeActivities(options: FakeOptions = {}): { activities: AllActivities; calls: Call[] } {
   const calls: Call[] = [];
   const rowsPerShard = options.rowsPerShard ?? 250;
+  const validationRows = options.validationRows ?? 0;
   const defaults: AllActivities = {
     async planIngest(spec) {
       const count = options.partitions ?? spec.source.partitions;
@@ -193,7 +228,51 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
       return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };
     },
     async applyTransform({ shard }) {
-      return { ...artifact(`encoded-${shard.partition}.arrow`), partition: shard.partition, trainRows: shard.rows - 50, testRows: 50 };
+      const encoded: EncodedShardRef = {
+        ...artifact(`encoded-${shard.partition}.arrow`),
+        partition: shard.partition,
+        trainRows: shard.rows - 50 - validationRows,
+        testRows: 50,
+      };
+      return validationRows > 0 ? { ...encoded, validationRows } : encoded;
+    },
+    async planTraining({ model, shards }) {
+      // The real grouping (it is pure); batch counts from fakeBatchesOf instead of reading shards.
+      const groups = groupShards(shards, model.parallelism.workers);
+      return {
+        groups,
+        batches: groups.map(fakeBatchesOf),
+        validationRows: shards.reduce((n, s) => n + (s.validationRows ?? 0), 0),
+        task: 'binary',
+        units: 1,
+      };
+    },
+    async trainShards({ epoch, round, worker, fromBatch, toBatch }) {
+      // As the real activity: a retried attempt resumes at the batch its last heartbeat names, with the same result.
+      const resume = (Context.current().info.heartbeatDetails as TrainShardsHeartbeat | undefined)?.resume;
+      const samples = (toBatch - fromBatch) * FAKE_BATCH_ROWS;
+      return {
+        checkpoint: fakeShardCheckpoint(epoch, round, worker),
+        backend: FAKE_BACKEND,
+        samples,
+        lossSum: fakeLoss(epoch) * samples,
+        batches: toBatch - fromBatch,
+        seconds: fakeRoundSeconds(worker),
+        ...(resume ? { resumedAtBatch: resume.nextBatch } : {}),
+      };
+    },
+    async mergeRound({ parts, epoch, validateOn }) {
+      // As the real activity: one part is its own checkpoint; validation only when asked for and there are rows.
+      const checkpoint =
+        parts.length === 1
+          ? parts[0]!.checkpoint
+          : fakeMergedCheckpoint(
+              epoch,
+              parts.map((p) => p.checkpoint),
+            );
+      const rows = (validateOn ?? []).reduce((n, s) => n + (s.validationRows ?? 0), 0);
+      if (rows === 0) return { checkpoint };
+      return { checkpoint, validationLoss: options.validationLosses?.[epoch] ?? fakeValidationLoss(epoch), validationMetric: fakeValidationMetric(epoch) };
     },
     async trainEpoch({ epoch }) {
       const checkpoint: CheckpointRef = { ...artifact(`checkpoint-${epoch}`), epoch };
@@ -214,7 +293,8 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
   const activities = Object.fromEntries(
     (Object.keys(defaults) as Array<keyof AllActivities>).map((name) => {
       const fn = async (input: unknown): Promise<unknown> => {
-        const call: Call = { name, input, attempt: Context.current().info.attempt };
+        const { attempt, heartbeatDetails } = Context.current().info;
+        const call: Call = { name, input, attempt, heartbeatDetails };
         calls.push(call);
         const next = (): Promise<unknown> => (defaults[name] as (i: unknown) => Promise<unknown>)(input);
         const around = options.around?.[name] as ((c: Call, n: () => Promise<unknown>) => Promise<unknown>) | undefined;

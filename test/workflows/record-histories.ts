@@ -24,6 +24,7 @@ import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { parsePipelineSpec } from '../../lib/spec/pipeline-spec';
 import { connectClient, startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
 import type { StackInfo } from '../../scripts/stack/stack';
+import { binaryMetricsOf } from '../../lib/evaluation/metrics-summary';
 
 const PORTS = { PIPEWRIGHT_TEMPORAL_PORT: '27233', PIPEWRIGHT_TEMPORAL_UI_PORT: '28233', PIPEWRIGHT_POSTGRES_PORT: '25433', PIPEWRIGHT_SERVE_PORT: '28501' };
 const TABLE = 'flights_20000';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
       const handle = await startTrainingPipeline(client, spec, { queuePrefix: info.queuePrefix });
       console.log(`running ${handle.workflowId}...`);
       const result = await watchPipeline(handle, false);
-      console.log(`done: ${result.rows} rows, auc ${result.metrics.auc.toFixed(4)}, model v${result.model.version}`);
+      console.log(`done: ${result.rows} rows, auc ${binaryMetricsOf(result.metrics).auc.toFixed(4)}, model v${result.model.version}`);
 
       const pipelineHistory = await handle.fetchHistory();
       const trainHistory = await client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory();

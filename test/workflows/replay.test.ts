@@ -15,9 +15,17 @@ import { bundleWorkflows, quietRuntime } from './helpers';
 
 const HISTORIES = path.join(__dirname, 'histories');
 
+interface JsonPayload {
+  metadata: Record<string, string>;
+  data: string;
+}
 interface JsonEvent {
   eventType: string;
-  workflowExecutionStartedEventAttributes?: { workflowType: { name: string }; parentWorkflowExecution?: { workflowId: string } };
+  workflowExecutionStartedEventAttributes?: {
+    workflowType: { name: string };
+    parentWorkflowExecution?: { workflowId: string };
+    input?: { payloads: JsonPayload[] };
+  };
   activityTaskScheduledEventAttributes?: { activityType: { name: string } };
   startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId: string; workflowType: { name: string } };
 }
@@ -77,6 +85,8 @@ describe('recorded histories of a real flights run', () => {
     expect(trainId).toBe(`${pipelineId}-train`);
     expect(trainJson.events[trainJson.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     expect(activityCounts(trainJson)).toEqual({ trainEpoch: 2 });
+    // Recorded before data-parallel training: no patch marker, so trainModel replays it epoch by epoch.
+    expect(trainJson.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toEqual([]);
     // Each epoch is reported to the parent.
     expect(trainJson.events.filter((e) => e.eventType === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED')).toHaveLength(2);
   });
@@ -92,6 +102,19 @@ describe('recorded histories of a real flights run', () => {
       { workflowId: pipelineId, error: undefined },
       { workflowId: trainId, error: undefined },
     ]);
+  });
+
+  test('a training history without the patch marker replays epoch by epoch also when its spec has model.parallelism', async () => {
+    // The recorded spec predates model.parallelism, which alone sends trainModel epoch by epoch; a
+    // run started after the spec gained it (but before the workflow trained in rounds) is told
+    // apart by the missing patch marker only. The same history with parallelism in its input:
+    const withParallelism = JSON.parse(JSON.stringify(trainJson)) as JsonHistory;
+    const payload = withParallelism.events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads[0]!;
+    const input = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as { model: Record<string, unknown> };
+    expect(input.model.parallelism).toBeUndefined();
+    input.model.parallelism = { workers: 2, roundsPerEpoch: 1 };
+    payload.data = Buffer.from(JSON.stringify(input)).toString('base64');
+    await expect(Worker.runReplayHistory({ workflowBundle }, historyFromJSON(withParallelism), trainId)).resolves.toBeUndefined();
   });
 
   test('a history the code would not produce does fail replay (the check is not vacuous)', async () => {

@@ -3,7 +3,9 @@
  * activities: the DAG's order, fan-out, checkpoint chaining, progress, search attributes, failure
  * mapping and retries, in seconds. One dev server and one workflow bundle for the whole file.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { asTemporalFailure, runActivity } from '../../activities/support/run-task';
@@ -14,24 +16,34 @@ import {
   progressQuery,
   STAGE,
   STAGES,
-  type CheckpointRef,
   type EncodedShardRef,
+  type MergeRoundInput,
+  type ModelRef,
   type PipelineProgress,
   type RegisterInput,
   type RunFinished,
   type RunStarted,
   type ShardRef,
   type TrainEpochInput,
+  type TrainShardsHeartbeat,
+  type TrainShardsInput,
+  type TrainShardsResult,
 } from '../../contracts';
 import { PipelineInputError } from '../../lib/errors';
+import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
 import {
   artifact,
   bundleWorkflows,
   eventually,
   FAKE_BACKEND,
+  FAKE_BATCH_ROWS,
   FAKE_METRICS,
   FAKE_VERSION,
+  fakeBatchesOf,
   fakeLoss,
+  fakeMergedCheckpoint,
+  fakeRoundSeconds,
+  fakeShardCheckpoint,
   flightsSpec,
   gate,
   scheduledActivities,
@@ -39,6 +51,7 @@ import {
   withPipeline,
   type Call,
   type FakeOptions,
+  type PipelineRun,
 } from './helpers';
 
 let env: TestWorkflowEnvironment;
@@ -61,6 +74,20 @@ function collapsed(calls: Call[]): string[] {
   return out;
 }
 
+/** The workers' checkpoints of the flights spec's default plan (2 workers, 1 round) merged after `epoch`. */
+const mergedAfter = (epoch: number): ModelRef['uri'] => fakeMergedCheckpoint(epoch, [fakeShardCheckpoint(epoch, 0, 0), fakeShardCheckpoint(epoch, 0, 1)]).uri;
+/** Examples of one epoch of the fakes over the flights shards 0..3 (every batch of every shard once). */
+const EPOCH_SAMPLES = fakeBatchesOf([0, 1, 2, 3]) * FAKE_BATCH_ROWS;
+/** trainShards calls as [epoch, round, worker, attempt], in that order (workers of a round run in parallel). */
+const shardCalls = (calls: Call[]): number[][] =>
+  calls
+    .filter((c) => c.name === 'trainShards')
+    .map((c) => {
+      const i = c.input as TrainShardsInput;
+      return [i.epoch, i.round, i.worker, c.attempt];
+    })
+    .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]! || a[3]! - b[3]!);
+
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await promise.then(
     () => {
@@ -75,7 +102,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 }
 
 describe('trainingPipeline (fake activities, local dev server)', () => {
-  test('runs the stages in order: ingest fans out in parallel, epochs chain checkpoints, and returns the run', async () => {
+  test('runs the stages in order: ingest fans out in parallel, epochs train on two workers from the merged checkpoint, and returns the run', async () => {
     const spec = flightsSpec({ epochs: 3 });
     const partitions = spec.source.partitions;
     let inFlight = 0;
@@ -107,7 +134,9 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           'checkDataset',
           'fitTransform',
           'applyTransform',
-          'trainEpoch',
+          'planTraining',
+          // flights: 2 workers (the default), 1 round per epoch: both workers, then the merge, each epoch.
+          ...[0, 1, 2].flatMap(() => ['trainShards', 'mergeRound']),
           'evaluateModel',
           'registerModel',
           'deployModel',
@@ -131,37 +160,47 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
             .sort(),
         ).toEqual([0, 1, 2, 3]);
 
-        // Epochs one after another, each from the previous epoch's checkpoint.
-        const epochs = inputsOf<TrainEpochInput>(calls, 'trainEpoch');
-        expect(epochs.map((e) => e.epoch)).toEqual([0, 1, 2]);
-        expect(epochs[0]!.from).toBeUndefined();
-        expect(epochs[1]!.from).toEqual<CheckpointRef>({ uri: 'file:///fake/checkpoint-0', sha256: 'sha-checkpoint-0', bytes: 100, epoch: 0 });
-        expect(epochs[2]!.from?.epoch).toBe(1);
-        for (const e of epochs) {
+        // One plan over every encoded shard; then per epoch both workers, each on its shard group,
+        // from the previous epoch's merged checkpoint; each epoch covers every shard once.
+        const [plan] = inputsOf<{ shards: EncodedShardRef[] }>(calls, 'planTraining');
+        expect(plan!.shards.map((s) => s.partition).sort()).toEqual([0, 1, 2, 3]);
+        const shares = inputsOf<TrainShardsInput>(calls, 'trainShards');
+        expect(shardCalls(calls)).toEqual([0, 1, 2].flatMap((epoch) => [0, 1].map((worker) => [epoch, 0, worker, 1])));
+        for (const e of shares) {
           expect(e.model).toEqual(spec.model);
           expect(e.transform.uri).toBe('file:///fake/transform.json');
-          expect(e.shards.map((s: EncodedShardRef) => s.partition).sort()).toEqual([0, 1, 2, 3]);
+          expect(e.shards.map((s) => s.partition)).toEqual(e.worker === 0 ? [0, 2] : [1, 3]);
+          expect(e.from?.uri).toBe(e.epoch === 0 ? undefined : mergedAfter(e.epoch - 1));
+          expect([e.fromBatch, e.toBatch, e.batchesPerEpoch]).toEqual([
+            0,
+            fakeBatchesOf(e.shards.map((s) => s.partition)),
+            fakeBatchesOf(e.shards.map((s) => s.partition)),
+          ]);
         }
+        const merges = inputsOf<MergeRoundInput>(calls, 'mergeRound');
+        expect(merges.map((m) => [m.epoch, m.parts.map((p) => p.checkpoint.uri)])).toEqual(
+          [0, 1, 2].map((epoch) => [epoch, [fakeShardCheckpoint(epoch, 0, 0).uri, fakeShardCheckpoint(epoch, 0, 1).uri]]),
+        );
+        // The flights split has no validation fraction: no validation loss is asked for.
+        for (const m of merges) expect(m.validateOn).toBeUndefined();
 
         // What the registry is told: the last checkpoint as the model, with its lineage.
         const [registered] = inputsOf<RegisterInput>(calls, 'registerModel');
         expect(registered).toMatchObject({ name: 'flights', runId: handle.workflowId, metrics: FAKE_METRICS, datasetSha256: 'sha-dataset', spec });
         expect(registered!.model).toEqual({
-          uri: 'file:///fake/checkpoint-2',
-          sha256: 'sha-checkpoint-2',
-          bytes: 100,
-          epoch: 2,
+          ...fakeMergedCheckpoint(2, [fakeShardCheckpoint(2, 0, 0), fakeShardCheckpoint(2, 0, 1)]),
           backend: FAKE_BACKEND,
           epochs: 3,
-          trainSamples: 2400,
-          trainSeconds: 1.5,
+          trainSamples: 3 * EPOCH_SAMPLES,
+          // Workers run side by side: an epoch takes as long as its slowest worker.
+          trainSeconds: 3 * fakeRoundSeconds(1),
           finalLoss: fakeLoss(2),
         });
         // Everything after validate was computed, so the step cache learns every step under its key.
         expect(registered!.computedSteps.map((e) => e.key).sort()).toEqual(
           ['key-apply-0', 'key-apply-1', 'key-apply-2', 'key-apply-3', 'key-evaluate', 'key-fit', 'key-train'].sort(),
         );
-        expect(registered!.computedSteps.find((e) => e.key === 'key-train')!.result).toMatchObject({ model: { uri: 'file:///fake/checkpoint-2' } });
+        expect(registered!.computedSteps.find((e) => e.key === 'key-train')!.result).toMatchObject({ model: { uri: mergedAfter(2) } });
         expect(inputsOf<{ reuseSteps: boolean }>(calls, 'checkDataset')[0]!.reuseSteps).toBe(true);
         expect(inputsOf<RunStarted>(calls, 'recordRunStarted')[0]).toMatchObject({ runId: handle.workflowId, pipeline: 'flights', spec });
         expect(inputsOf<RunFinished>(calls, 'recordRunFinished')[0]).toMatchObject({ runId: handle.workflowId, status: 'succeeded', metrics: FAKE_METRICS });
@@ -258,7 +297,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       env,
       workflowBundle,
       flightsSpec(),
-      { around: { trainEpoch: async (call, next) => ((call.input as TrainEpochInput).epoch === 1 ? lastEpoch.promise.then(next) : next()) } },
+      { around: { trainShards: async (call, next) => ((call.input as TrainShardsInput).epoch === 1 ? lastEpoch.promise.then(next) : next()) } },
       async ({ handle }) => {
         // While epoch 1 runs, the parent already knows epoch 0's loss (the child's signal).
         const live = await eventually(
@@ -270,6 +309,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         expect(live.stages.train).toMatchObject({ status: 'running', done: 1, total: 2, unit: 'epochs' });
         expect(live.trainLoss).toEqual([fakeLoss(0)]);
         expect(live.backend).toBe(FAKE_BACKEND);
+        expect(live.training).toEqual({ epoch: 0, round: 1, rounds: 1, workers: 2 });
         lastEpoch.open();
         await handle.result();
 
@@ -285,6 +325,10 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         expect(progress.trainLoss).toEqual([fakeLoss(0), fakeLoss(1)]);
         expect(progress.backend).toBe(FAKE_BACKEND);
         expect(progress.stages.train).toMatchObject({ status: 'done', done: 2, total: 2 });
+        expect(progress.training).toEqual({ epoch: 1, round: 1, rounds: 1, workers: 2 });
+        // No validation rows in the flights split: no validation figures.
+        expect(progress.validationLoss).toBeUndefined();
+        expect(progress.validationMetric).toBeUndefined();
       },
     );
   });
@@ -377,8 +421,10 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
   test('a PipelineInputError inside the training child fails the run as "train: ..."', async () => {
     const message = 'model.hidden [4096, 4096] needs more memory than the gpu pool has';
     const around: FakeOptions['around'] = {
-      trainEpoch: (call, next) =>
-        (call.input as TrainEpochInput).epoch === 1 ? Promise.reject(ApplicationFailure.nonRetryable(message, PIPELINE_INPUT_ERROR)) : next(),
+      trainShards: (call, next) => {
+        const { epoch, worker } = call.input as TrainShardsInput;
+        return epoch === 1 && worker === 1 ? Promise.reject(ApplicationFailure.nonRetryable(message, PIPELINE_INPUT_ERROR)) : next();
+      },
     };
     await withPipeline(env, workflowBundle, flightsSpec(), { around }, async ({ handle, calls }) => {
       const failure = await failureOf(handle.result());
@@ -386,10 +432,13 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       expect(failure.nonRetryable).toBe(true);
       expect(failure.message).toBe(`train: ${message}`);
 
-      expect(calls.filter((c) => c.name === 'trainEpoch').map((c) => [(c.input as TrainEpochInput).epoch, c.attempt])).toEqual([
-        [0, 1],
-        [1, 1],
+      // Not retried; the other worker of epoch 1 had run (or was cancelled with the child), and nothing was merged after the failure.
+      expect(shardCalls(calls).filter(([epoch, , worker]) => epoch === 0 || worker === 1)).toEqual([
+        [0, 0, 0, 1],
+        [0, 0, 1, 1],
+        [1, 0, 1, 1],
       ]);
+      expect(inputsOf<MergeRoundInput>(calls, 'mergeRound').map((m) => m.epoch)).toEqual([0]);
       expect(calls.some((c) => c.name === 'evaluateModel')).toBe(false);
       expect(inputsOf<RunFinished>(calls, 'recordRunFinished')[0]).toMatchObject({ status: 'failed', metrics: { error: message, stage: 'train' } });
 
@@ -480,5 +529,142 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         expect(events.some((e) => e.workflowExecutionCompletedEventAttributes)).toBe(true);
       },
     );
+  });
+
+  /** The trainShards results in the training child's history (every run of it), as [epoch, worker, result]. */
+  async function trainShardsResults(handle: PipelineRun['handle']): Promise<Array<[number, number, TrainShardsResult]>> {
+    const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+    const scheduled = new Map(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainShards')
+        .map((e) => [String(e.eventId), defaultPayloadConverter.fromPayload<TrainShardsInput>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]!)]),
+    );
+    return events.flatMap((e) => {
+      const done = e.activityTaskCompletedEventAttributes;
+      const input = done && scheduled.get(String(done.scheduledEventId));
+      return input
+        ? [
+            [input.epoch, input.worker, defaultPayloadConverter.fromPayload<TrainShardsResult>(done.result!.payloads![0]!)] as [
+              number,
+              number,
+              TrainShardsResult,
+            ],
+          ]
+        : [];
+    });
+  }
+
+  test("a worker's trainShards that fails once is retried from the round's checkpoint; the other worker is not rerun and the model is the same", async () => {
+    const message = 'transient: gpu worker lost its artifact store mount';
+    const isVictim = (call: Call): boolean => {
+      const { epoch, worker } = call.input as TrainShardsInput;
+      return epoch === 1 && worker === 0;
+    };
+    await withPipeline(
+      env,
+      workflowBundle,
+      flightsSpec(),
+      { around: { trainShards: (call, next) => (isVictim(call) && call.attempt === 1 ? Promise.reject(asTemporalFailure(new Error(message))) : next()) } },
+      async ({ handle, calls }) => {
+        const result = await handle.result();
+        expect(result.model.version).toBe(FAKE_VERSION);
+        expect(shardCalls(calls)).toEqual([
+          [0, 0, 0, 1],
+          [0, 0, 1, 1],
+          [1, 0, 0, 1],
+          [1, 0, 0, 2],
+          [1, 0, 1, 1],
+        ]);
+        // Both attempts got the same input: the round's start, the merged checkpoint of epoch 0. No heartbeat, so nothing to resume from.
+        const [first, second] = calls.filter(isVictim);
+        expect(second!.input).toEqual(first!.input);
+        expect((second!.input as TrainShardsInput).from?.uri).toBe(mergedAfter(0));
+        expect(second!.heartbeatDetails).toBeUndefined();
+        // The merge waited for the retried worker, and the model is the one an undisturbed run gives.
+        expect(inputsOf<MergeRoundInput>(calls, 'mergeRound')[1]!.parts.map((p) => p.checkpoint.uri)).toEqual([
+          fakeShardCheckpoint(1, 0, 0).uri,
+          fakeShardCheckpoint(1, 0, 1).uri,
+        ]);
+        expect(inputsOf<RegisterInput>(calls, 'registerModel')[0]!.model).toMatchObject({ uri: mergedAfter(1), trainSamples: 2 * EPOCH_SAMPLES });
+        expect((await trainShardsResults(handle)).every(([, , r]) => r.resumedAtBatch === undefined)).toBe(true);
+
+        const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+        const retried = events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+        expect(retried).toHaveLength(1);
+        expect(retried[0]!.activityTaskStartedEventAttributes!.lastFailure?.message).toBe(message);
+      },
+    );
+  });
+
+  test('a worker that dies mid-round after heartbeating a mid-epoch checkpoint: the retry resumes there, and the run finishes with the same model', async () => {
+    const resume: NonNullable<TrainShardsHeartbeat['resume']> = {
+      checkpoint: { ...artifact('mid-epoch-e1-w1-b2'), epoch: 1 },
+      nextBatch: 2,
+      samples: 2 * FAKE_BATCH_ROWS,
+      lossSum: 2 * FAKE_BATCH_ROWS * fakeLoss(1),
+      seconds: 0.1,
+    };
+    await withPipeline(
+      env,
+      workflowBundle,
+      flightsSpec(),
+      {
+        around: {
+          trainShards: async (call, next) => {
+            const { epoch, worker } = call.input as TrainShardsInput;
+            if (epoch === 1 && worker === 1 && call.attempt === 1) {
+              // As the real activity does every checkpointEveryBatches batches; then the worker is gone.
+              Context.current().heartbeat({ progress: resume.samples, resume } satisfies TrainShardsHeartbeat);
+              await new Promise((r) => setTimeout(r, 200));
+              throw asTemporalFailure(new Error('gpu worker lost'));
+            }
+            return next();
+          },
+        },
+      },
+      async ({ handle, calls }) => {
+        await handle.result();
+        const attempts = calls.filter(
+          (c) => c.name === 'trainShards' && (c.input as TrainShardsInput).epoch === 1 && (c.input as TrainShardsInput).worker === 1,
+        );
+        expect(attempts.map((c) => [c.attempt, c.heartbeatDetails])).toEqual([
+          [1, undefined],
+          [2, { progress: resume.samples, resume }],
+        ]);
+        // Only the retried share resumed, at the heartbeat's batch; its result is what an unbroken attempt returns.
+        const results = await trainShardsResults(handle);
+        expect(results.filter(([, , r]) => r.resumedAtBatch !== undefined).map(([epoch, worker, r]) => [epoch, worker, r.resumedAtBatch])).toEqual([[1, 1, 2]]);
+        expect(results.find(([epoch, worker]) => epoch === 1 && worker === 1)![2].checkpoint).toEqual(fakeShardCheckpoint(1, 0, 1));
+        expect(inputsOf<RegisterInput>(calls, 'registerModel')[0]!.model).toMatchObject({
+          uri: mergedAfter(1),
+          trainSamples: 2 * EPOCH_SAMPLES,
+          finalLoss: fakeLoss(1),
+        });
+      },
+    );
+  });
+
+  test('a pipeline whose spec predates data-parallel training (no model.parallelism) trains epoch by epoch, as it would have', async () => {
+    const current = flightsSpec();
+    const { parallelism: _parallelism, ...model } = current.model;
+    const spec = { ...current, model: model as PipelineSpec['model'] };
+    await withPipeline(env, workflowBundle, spec, {}, async ({ handle, calls }) => {
+      const result = await handle.result();
+      expect(result.model.version).toBe(FAKE_VERSION);
+      expect(calls.some((c) => c.name === 'planTraining' || c.name === 'trainShards' || c.name === 'mergeRound')).toBe(false);
+      const epochs = inputsOf<TrainEpochInput>(calls, 'trainEpoch');
+      expect(epochs.map((e) => [e.epoch, e.from?.uri])).toEqual([
+        [0, undefined],
+        [1, 'file:///fake/checkpoint-0'],
+      ]);
+      expect(inputsOf<RegisterInput>(calls, 'registerModel')[0]!.model).toMatchObject({ uri: 'file:///fake/checkpoint-1', epochs: 2, finalLoss: fakeLoss(1) });
+      const progress = await handle.query(progressQuery);
+      expect(progress.trainLoss).toEqual([fakeLoss(0), fakeLoss(1)]);
+      expect(progress.stages.train).toMatchObject({ status: 'done', done: 2, total: 2 });
+      expect(progress.training).toBeUndefined();
+      // No patch marker: the child's history is one the code before data-parallel training would write.
+      const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+      expect(events.some((e) => e.markerRecordedEventAttributes)).toBe(false);
+    });
   });
 });

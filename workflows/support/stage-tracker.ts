@@ -50,13 +50,23 @@ export class StageTracker {
       stages: Object.fromEntries(STAGES.map((s) => [s, { status: 'pending', done: 0, total: 1, unit: 'step', seconds: 0 }])) as PipelineProgress['stages'],
     };
     setHandler(progressQuery, () => this.progress);
-    setHandler(epochFinishedSignal, ({ epoch, loss, backend }) => {
-      // Keyed by epoch, so a repeated report changes nothing.
+    setHandler(epochFinishedSignal, (report) => {
+      const { epoch, loss, backend, round, rounds, workers } = report;
+      // Keyed by epoch (and round), so a repeated report changes nothing. Reports from before
+      // data-parallel rounds have no round: each is an epoch's end.
       const losses = [...(this.progress.trainLoss ?? [])];
       losses[epoch] = loss;
       this.update({ trainLoss: losses, backend });
+      if (round !== undefined && rounds !== undefined) this.update({ training: { epoch, round, rounds, workers: workers ?? 1 } });
+      if (report.validationLoss !== undefined) {
+        const validation = [...(this.progress.validationLoss ?? [])];
+        validation[epoch] = report.validationLoss;
+        this.update({ validationLoss: validation });
+      }
+      if (report.validationMetric) this.update({ validationMetric: report.validationMetric });
+      const epochEnded = round === undefined || round === rounds;
       const train = this.progress.stages.train;
-      train.done = Math.max(train.done, Math.min(epoch + 1, train.total));
+      if (epochEnded) train.done = Math.max(train.done, Math.min(epoch + 1, train.total));
     });
     upsertSearchAttributes([{ key: MODEL, value: model }]);
   }
