@@ -81,15 +81,23 @@ export interface TrainEpochResult {
   seconds: number;
 }
 
+/** A worker's share of rows: those whose (row, block) position is `index` modulo `count`. */
+export interface RowShare {
+  index: number;
+  count: number;
+}
+
 export interface PlanTrainingInput {
   model: PipelineSpec['model'];
   transform: TransformRef;
   shards: EncodedShardRef[];
 }
-/** How each epoch is spread: shard groups (one per worker) and their batch counts. */
+/** How each epoch is spread: each worker's shards, its share of their rows, and its batch count. */
 export interface TrainingPlan {
-  /** Partition numbers of each worker's shards. */
+  /** Partition numbers of each worker's shards (all of them when the rows are shared out). */
   groups: number[][];
+  /** Set when each worker trains on every `count`-th row of its shards (model.parallelism.share "rows"). */
+  rowShares?: boolean;
   /** Train batches of each group per epoch. */
   batches: number[];
   /** Validation rows over all shards: early stopping and the validation loss need some. */
@@ -108,6 +116,8 @@ export interface TrainShardsInput {
   /** 0-based round within the epoch and this worker's group index: with epoch, they seed the row order. */
   round: number;
   worker: number;
+  /** This worker's rows of the shards: every `count`-th, from `index` (absent: all rows). */
+  share?: RowShare;
   /** The half-open range of the group's train batches this round covers. */
   fromBatch: number;
   toBatch: number;

@@ -23,6 +23,9 @@ export const ENCODED_SPLIT = 'is_test';
 export const encodedFeatureColumn = (name: string): string => `f_${name}`;
 
 /** label, is_test, then one Float32 code column per feature, all non-null (see FeatureEncoder for the codes). */
+/** Rows per record batch of an encoded shard. */
+export const ENCODED_BLOCK_ROWS = 8192;
+
 export function encodedSchema(transform: FittedTransform): Schema {
   const names = [ENCODED_LABEL, ENCODED_SPLIT, ...transform.features.map((f) => encodedFeatureColumn(f.name))];
   return new Schema(names.map((name) => new Field(name, new Float32(), false)));
@@ -62,7 +65,7 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
         else if (code === SPLIT_CODE.validation) validationRows++;
         else trainRows++;
       }
-      const columns: Data[] = [makeVector(label).data[0]!, makeVector(isTest).data[0]!];
+      const columns: Float32Array[] = [label, isTest];
       transform.features.forEach((f, i) => {
         const codes = new Float32Array(n);
         switch (f.kind) {
@@ -92,9 +95,17 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
             if (f.kind === 'numeric' && f.log1p) assertLog1pDomain(f, codes, data, keys, transform.key);
           }
         }
-        columns.push(makeVector(codes).data[0]!);
+        columns.push(codes);
       });
-      writer.write(columns, n);
+      // Small record batches: training reads blocks in a shuffled order (shuffled-batches.ts), and
+      // a block of a day's rows mixes better than one of a week's.
+      for (let start = 0; start < n; start += ENCODED_BLOCK_ROWS) {
+        const end = Math.min(n, start + ENCODED_BLOCK_ROWS);
+        writer.write(
+          columns.map((c) => makeVector(c.subarray(start, end)).data[0]!),
+          end - start,
+        );
+      }
       progress(trainRows + testRows + validationRows);
     }
     await writer.close();

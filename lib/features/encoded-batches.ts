@@ -6,6 +6,8 @@ import type { FittedTransform } from './transform-format';
 import { mulberry32, shuffleInPlace } from '../random';
 import { SPLIT_CODE, type SplitName } from './split';
 import type { EncodedShardRef } from '../../contracts/refs';
+import { countSplitRows, shuffledModelBatches } from './shuffled-batches';
+import type { RowShare } from '../../contracts/stages';
 
 export interface DenseBatch {
   /** rows × inputDim, row-major. */
@@ -17,7 +19,10 @@ export interface DenseBatch {
 export interface BatchOptions {
   split: SplitName;
   batchSize: number;
-  /** When set, rows within each Arrow batch are shuffled with this seed (plus the batch's position). */
+  /**
+   * When set, rows are shuffled with this seed: denseBatches within each Arrow batch; modelBatches
+   * across windows of randomly ordered blocks (see shuffled-batches.ts), as training needs.
+   */
   shuffleSeed?: number;
 }
 
@@ -105,14 +110,23 @@ function rowShuffleSeed(shuffleSeed: number, shardIndex: number, arrowBatchIndex
 }
 
 /**
- * Streams sparse model-input batches from encoded shards: the same rows, order, batching and
- * shuffle as denseBatches (batches formed per Arrow batch, rows within an Arrow batch shuffled by
- * the seed), so batch i here holds the rows of batch i there. `fromBatch` / `toBatch` select the
- * half-open range [fromBatch, toBatch) of that enumeration; Arrow batches wholly before `fromBatch`
- * are counted from their split column only, never encoded. A yielded batch is valid until the next
- * is requested (its arrays are reused).
+ * Streams sparse model-input batches from encoded shards. With a shuffle seed (training), in the
+ * window-shuffled order of shuffledModelBatches, ceil(rows / batchSize) batches. Without one
+ * (scoring), the rows of each shard in file order, batches formed per Arrow batch, as denseBatches
+ * does. `fromBatch` / `toBatch` select the half-open range [fromBatch, toBatch) of the
+ * enumeration; batches before `fromBatch` are counted, never encoded. A yielded batch is valid
+ * until the next is requested (its arrays are reused).
  */
-export async function* modelBatches(fitted: FittedTransform, shards: EncodedShardRef[], options: BatchOptions & BatchRange): AsyncGenerator<ModelBatch> {
+export async function* modelBatches(
+  fitted: FittedTransform,
+  shards: EncodedShardRef[],
+  options: BatchOptions & BatchRange & { share?: RowShare },
+): AsyncGenerator<ModelBatch> {
+  if (options.shuffleSeed !== undefined) {
+    yield* shuffledModelBatches(fitted, shards, { ...options, shuffleSeed: options.shuffleSeed });
+    return;
+  }
+  if (options.share) throw new Error('a share of the rows is for training, which shuffles: give a shuffleSeed');
   const encoder = new FeatureEncoder(fitted);
   const transform = encoder.transform;
   const nnz = encoder.nonZerosPerRow;
@@ -165,16 +179,12 @@ export async function* modelBatches(fitted: FittedTransform, shards: EncodedShar
   }
 }
 
-/** How many batches modelBatches (and denseBatches) yield for `split`: reads the split column only. */
-export async function countBatches(fitted: FittedTransform, shards: EncodedShardRef[], options: Pick<BatchOptions, 'split' | 'batchSize'>): Promise<number> {
+/** How many batches a training (shuffled) enumeration of modelBatches yields: ceil(rows / batchSize), from the split columns. */
+export async function countBatches(
+  fitted: FittedTransform,
+  shards: EncodedShardRef[],
+  options: Pick<BatchOptions, 'split' | 'batchSize'> & { share?: RowShare },
+): Promise<number> {
   void fitted; // the count needs no feature; taken for symmetry with modelBatches
-  const wantSplit = SPLIT_CODE[options.split];
-  let batches = 0;
-  for (const shard of shards) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
-      const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
-      batches += Math.ceil(countRows(isTest, batch.numRows, wantSplit) / options.batchSize);
-    }
-  }
-  return batches;
+  return Math.ceil((await countSplitRows(shards, options.split, options.share)) / options.batchSize);
 }

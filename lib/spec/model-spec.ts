@@ -54,8 +54,15 @@ const parallelism = z
   .object({
     /** Training activities per synchronisation round, each on its own group of shards; 1 streams every shard in one. */
     workers: z.number().int().min(1).max(64).default(2),
-    /** Weight-averaging rounds per epoch: each worker trains on 1/roundsPerEpoch of its shard group per round. */
+    /** Weight-averaging rounds per epoch: each worker trains on 1/roundsPerEpoch of its share per round. */
     roundsPerEpoch: z.number().int().min(1).max(64).default(1),
+    /**
+     * How the train rows are shared out. rows: every worker reads every shard and trains on every
+     * workers-th row of it, so each sees the whole table's distribution (shards cut by key are
+     * often cut by time, and averaging models of different months loses what each learnt).
+     * shards: each worker reads only its group of shards (less I/O where storage is remote).
+     */
+    share: z.enum(['rows', 'shards']).default('rows'),
   })
   .strict();
 
@@ -91,7 +98,7 @@ export const modelSpecSchema = z
     learningRateSchedule: learningRateSchedule.optional(),
     /** Stop when the validation loss stops improving; needs split.validationFraction. */
     earlyStopping: earlyStopping.optional(),
-    parallelism: parallelism.default({ workers: 2, roundsPerEpoch: 1 }),
+    parallelism: parallelism.default({ workers: 2, roundsPerEpoch: 1, share: 'rows' }),
     /** Mid-epoch checkpoint every this many batches: a retried activity resumes there. */
     checkpointEveryBatches: z.number().int().min(1).default(200),
     seed: z.number().int().default(7),

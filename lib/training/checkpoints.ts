@@ -5,6 +5,7 @@ import type { ArtifactRef } from '../../contracts/refs';
 import { readArtifactBytes } from '../artifacts/artifact-store';
 import { PipelineInputError } from '../errors';
 import type { FittedTransform } from '../features/transform';
+import type { Loss } from '../models/build-model';
 import { loadSavedModel, restoreOptimizer } from '../models/model-io';
 
 /** Reads an artifact and checks it against the sha256 its ref carries: a checkpoint changed on disk must not be trained on. */
@@ -20,7 +21,7 @@ export async function verifiedArtifactBytes(ref: Pick<ArtifactRef, 'uri' | 'sha2
 }
 
 /** Loads a verified checkpoint, compiles it with `optimizer` and `loss`, and restores the optimizer's state. */
-export async function loadCheckpoint(ref: ArtifactRef, transform: FittedTransform, optimizer: tf.Optimizer, loss: string): Promise<tfl.LayersModel> {
+export async function loadCheckpoint(ref: ArtifactRef, transform: FittedTransform, optimizer: tf.Optimizer, loss: Loss): Promise<tfl.LayersModel> {
   await verifiedArtifactBytes(ref);
   const { model, saved } = await loadSavedModel(ref, transform);
   model.compile({ optimizer, loss });

@@ -24,16 +24,19 @@ export async function planTraining(input: PlanTrainingInput): Promise<TrainingPl
       'model.earlyStopping watches the validation loss, but the split has no validation rows: set split.validationFraction (e.g. 0.1) or drop earlyStopping',
     );
   }
-  const groups = groupShards(input.shards, spec.parallelism.workers);
+  const { workers, share } = spec.parallelism;
+  const all = [...input.shards].sort((a, b) => a.partition - b.partition);
+  const rowShares = share === 'rows' && workers > 1;
+  const groups = rowShares ? Array.from({ length: workers }, () => all.map((s) => s.partition)) : groupShards(input.shards, workers);
   const byPartition = new Map(input.shards.map((s) => [s.partition, s]));
   const batches = await Promise.all(
-    groups.map((group) =>
+    groups.map((group, worker) =>
       countBatches(
         transform,
         group.map((p) => byPartition.get(p)!),
-        { split: 'train', batchSize: spec.batchSize },
+        { split: 'train', batchSize: spec.batchSize, ...(rowShares ? { share: { index: worker, count: workers } } : {}) },
       ),
     ),
   );
-  return { groups, batches, validationRows, task: head.task, units: head.units };
+  return { groups, ...(rowShares ? { rowShares } : {}), batches, validationRows, task: head.task, units: head.units };
 }

@@ -8,7 +8,8 @@ import { modelBatches, type ModelBatch } from '../features/encoded-batches';
 import { labelHead } from '../features/label-task';
 import type { FittedTransform } from '../features/transform';
 import { initBackend } from '../models/backend';
-import { buildModel, lossFor, modelInputs, setTrainingStep } from '../models/build-model';
+import { createAdam } from '../models/adam';
+import { buildModel, fastLossFor, modelInputs, setTrainingStep } from '../models/build-model';
 import { saveModel } from '../models/model-io';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { loadCheckpoint } from './checkpoints';
@@ -37,13 +38,15 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
   const startedAt = Date.now();
   const resume = input.resume;
   const start = resume?.checkpoint ?? input.from;
-  const optimizer = tf.train.adam(spec.learningRate);
+  // One fused kernel per variable update and for the loss: a step runs a fraction of the kernels.
+  const optimizer = createAdam(spec.learningRate);
+  const loss = fastLossFor(head.task);
   let model: tfl.LayersModel;
   if (start) {
-    model = await loadCheckpoint(start, transform, optimizer, lossFor(head.task));
+    model = await loadCheckpoint(start, transform, optimizer, loss);
   } else {
     model = buildModel(spec, transform, head);
-    model.compile({ optimizer, loss: lossFor(head.task) });
+    model.compile({ optimizer, loss });
   }
 
   const order = [...input.shards].sort((a, b) => a.partition - b.partition);
@@ -59,6 +62,7 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
     shuffleSeed: deriveSeed(spec.seed, 'rows', input.epoch, input.worker),
     fromBatch: firstBatch,
     toBatch: input.toBatch,
+    ...(input.share ? { share: input.share } : {}),
   });
   const setLearningRate = (rate: number): void => {
     // Adam keeps its rate in a field the typings mark protected; the schedule sets it per step.
@@ -78,15 +82,15 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
     );
     const xs = modelInputs(model, transform, batch);
     const ys = tf.tensor2d(batch.y, [batch.rows, 1]);
-    const loss = (await model.trainOnBatch(xs, ys)) as number;
+    const batchLoss = (await model.trainOnBatch(xs, ys)) as number;
     tf.dispose(xs);
     ys.dispose();
-    if (!Number.isFinite(loss)) {
+    if (!Number.isFinite(batchLoss)) {
       throw new PipelineInputError(
-        `training diverged: the loss is ${loss} at ${where}; the weights of this step are discarded. Lower model.learningRate, add a learningRateSchedule, or scale the numeric features (clip, log1p).`,
+        `training diverged: the loss is ${batchLoss} at ${where}; the weights of this step are discarded. Lower model.learningRate, add a learningRateSchedule, or scale the numeric features (clip, log1p).`,
       );
     }
-    lossSum += loss * batch.rows;
+    lossSum += batchLoss * batch.rows;
     samples += batch.rows;
     batchIndex++;
     if (batchIndex < input.toBatch && (batchIndex - input.fromBatch) % spec.checkpointEveryBatches === 0) {

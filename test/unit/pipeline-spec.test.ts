@@ -16,10 +16,12 @@ import {
   resolveSourcePath,
 } from '../../lib/spec/pipeline-spec';
 
-const examplePath = path.join(__dirname, '..', '..', 'examples', 'flights.json');
+const demoPath = path.join(__dirname, '..', '..', 'examples', 'flights.json');
+/** The flights spec these tests break field by field: a fixed copy, so the demo's spec may change. */
+const examplePath = path.join(__dirname, 'fixtures', 'flights-spec.json');
 const exampleText = readFileSync(examplePath, 'utf8');
 
-/** A fresh, mutable copy of the example spec as plain JSON. */
+/** A fresh, mutable copy of the fixed flights spec as plain JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests break the spec on purpose, field by field
 function example(): any {
   return JSON.parse(exampleText);
@@ -37,7 +39,13 @@ function specErrorOf(fn: () => unknown): SpecError {
 }
 
 describe('parsePipelineSpec', () => {
-  test('parses examples/flights.json and keeps its values', () => {
+  test("parses the demo's examples/flights.json", () => {
+    const spec = parsePipelineSpecText(readFileSync(demoPath, 'utf8'), demoPath);
+    expect(spec.features.map((f) => f.name)).toEqual(['distance', 'origin', 'destination', 'hour', 'day_of_week', 'day_of_year']);
+    expect(spec.model).toMatchObject({ type: 'mlp', hidden: [64, 32], parallelism: { workers: 2, roundsPerEpoch: 1, share: 'rows' } });
+  });
+
+  test('parses a flights spec and keeps its values', () => {
     const spec = parsePipelineSpecText(exampleText, examplePath);
     expect(spec.name).toBe('flights');
     expect(spec.source).toEqual({ kind: 'postgres', table: 'flights', key: 'id', partitions: 4 });
@@ -80,7 +88,7 @@ describe('parsePipelineSpec', () => {
       epochs: 2,
       batchSize: 4096,
       learningRate: 0.01,
-      parallelism: { workers: 2, roundsPerEpoch: 1 },
+      parallelism: { workers: 2, roundsPerEpoch: 1, share: 'rows' },
       checkpointEveryBatches: 200,
       seed: 7,
     });

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { countBatches, denseBatches, modelBatches, type ModelBatch } from '../../lib/features/encoded-batches';
 import { FeatureEncoder } from '../../lib/features/feature-encoder';
+import { shuffledModelBatches } from '../../lib/features/shuffled-batches';
 import type { SplitName } from '../../lib/features/split';
 import { mulberry32 } from '../../lib/random';
 import { everyKindTransform, randomCodes, writeEncodedShards, type WrittenShards } from './fixtures/encoded-shards';
@@ -67,8 +68,8 @@ test('sparse batch × kernel equals dense batch × kernel', async () => {
   const random = mulberry32(5);
   const kernel = Float32Array.from({ length: dim * units }, () => random() * 2 - 1);
   const dense: Float32Array[] = [];
-  for await (const b of denseBatches(transform, written.shards, { split: 'train', batchSize: 16, shuffleSeed: 9 })) dense.push(b.x.slice());
-  const sparse = await collect('train', 16, { shuffleSeed: 9 });
+  for await (const b of denseBatches(transform, written.shards, { split: 'train', batchSize: 16 })) dense.push(b.x.slice());
+  const sparse = await collect('train', 16);
   expect(sparse).toHaveLength(dense.length);
   const nnz = encoder.nonZerosPerRow;
   sparse.forEach((b, i) => {
@@ -86,9 +87,9 @@ test('sparse batch × kernel equals dense batch × kernel', async () => {
   });
 });
 
-test('batch i holds the rows and labels of denseBatches batch i, in the same order', async () => {
+test('unshuffled, batch i holds the rows and labels of denseBatches batch i, in the same order', async () => {
   for (const split of ['train', 'test', 'validation'] as const) {
-    for (const shuffleSeed of [undefined, 123]) {
+    for (const shuffleSeed of [undefined]) {
       const dense: Array<{ x: Float32Array; y: Float32Array; rows: number }> = [];
       for await (const b of denseBatches(transform, written.shards, { split, batchSize: 10, ...(shuffleSeed === undefined ? {} : { shuffleSeed }) })) {
         dense.push({ x: b.x.slice(), y: b.y.slice(), rows: b.rows });
@@ -141,7 +142,28 @@ test('fromBatch / toBatch yield the full enumeration sliced; countBatches counts
     expect(await collect('train', batchSize, { shuffleSeed: 77, fromBatch: 2 })).toEqual(full.slice(2));
     expect(await collect('train', batchSize, { shuffleSeed: 77, toBatch: 2 })).toEqual(full.slice(0, 2));
   }
-  expect(await countBatches(transform, written.shards, { split: 'validation', batchSize: 4 })).toBe((await collect('validation', 4)).length);
+  expect(await countBatches(transform, written.shards, { split: 'validation', batchSize: 4 })).toBe(
+    (await collect('validation', 4, { shuffleSeed: 2 })).length,
+  );
+});
+
+test('shuffled, every batch but the last is full, the order depends on the seed, and batches mix blocks of different shards', async () => {
+  const rowsOf = (batches: ModelBatch[]): string[] =>
+    batches.flatMap((b) => Array.from({ length: b.rows }, (_, r) => Array.from(b.codes.subarray(r * featureCount, (r + 1) * featureCount)).join(',')));
+  const a = await collect('train', 8, { shuffleSeed: 4 });
+  const b = await collect('train', 8, { shuffleSeed: 5 });
+  expect(a.slice(0, -1).every((batch) => batch.rows === 8)).toBe(true);
+  expect(rowsOf(a)).not.toEqual(rowsOf(b));
+  expect([...rowsOf(a)].sort()).toEqual([...rowsOf(b)].sort());
+  // Which shard each row came from, by its codes: some batch holds rows of both non-empty shards.
+  const shardOf = new Map<string, number>();
+  written.batches.forEach((shard, s) =>
+    shard.forEach((batch) => {
+      for (let r = 0; r < batch.labels.length; r++) shardOf.set(Array.from(batch.codes.subarray(r * featureCount, (r + 1) * featureCount)).join(','), s);
+    }),
+  );
+  const mixed = a.some((batch) => new Set(rowsOf([batch]).map((row) => shardOf.get(row))).size > 1);
+  expect(mixed).toBe(true);
 });
 
 test('batches wholly before fromBatch are not encoded', async () => {
@@ -156,4 +178,27 @@ test('batches wholly before fromBatch are not encoded', async () => {
   expect(spy.mock.calls.length).toBeLessThan(all);
   expect(spy.mock.calls.length).toBe(rowsAfter);
   spy.mockRestore();
+});
+
+test('shuffled over several windows: every row once, and any [fromBatch, toBatch) is the full enumeration sliced', async () => {
+  // A window of 60 rows. cells: the 7 blocks make windows of one or two blocks each.
+  const options = { split: 'train' as const, batchSize: 7, shuffleSeed: 31, windowCells: 60 * (featureCount + 2) };
+  const run = async (range: { fromBatch?: number; toBatch?: number } = {}): Promise<ModelBatch[]> => {
+    const out: ModelBatch[] = [];
+    for await (const b of shuffledModelBatches(transform, written.shards, { ...options, ...range })) out.push(copy(b));
+    return out;
+  };
+  const full = await run();
+  const single = await collect('train', 7, { shuffleSeed: 31 });
+  expect(full.reduce((n, b) => n + b.rows, 0)).toBe(single.reduce((n, b) => n + b.rows, 0));
+  expect(full.map((b) => Array.from(b.y))).not.toEqual(single.map((b) => Array.from(b.y)));
+  expect(full.length).toBe(await countBatches(transform, written.shards, { split: 'train', batchSize: 7 }));
+  for (const [from, to] of [
+    [0, 3],
+    [3, 9],
+    [5, full.length],
+    [full.length - 1, full.length + 2],
+  ] as const) {
+    expect(await run({ fromBatch: from, toBatch: to })).toEqual(full.slice(from, to));
+  }
 });

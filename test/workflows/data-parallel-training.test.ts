@@ -101,7 +101,7 @@ const merged = (epoch: number, round: number, workers: number): ReturnType<typeo
 
 describe('trainModel in data-parallel rounds (fake activities, local dev server)', () => {
   test('2 workers, 2 rounds per epoch: one plan, per round both workers on their batch range from the same checkpoint, then a merge of both in worker order', async () => {
-    const model = modelSpec({ epochs: 2, parallelism: { workers: 2, roundsPerEpoch: 2 } });
+    const model = modelSpec({ epochs: 2, parallelism: { workers: 2, roundsPerEpoch: 2, share: 'shards' } });
     // Worker 0 is the slower one: the merge still lists the parts in worker order, not finishing order.
     const fakes: FakeOptions = {
       around: {
@@ -178,7 +178,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test('the epoch loss is the example-weighted mean over workers and rounds', async () => {
-    const model = modelSpec({ epochs: 1, parallelism: { workers: 2, roundsPerEpoch: 2 } });
+    const model = modelSpec({ epochs: 1, parallelism: { workers: 2, roundsPerEpoch: 2, share: 'shards' } });
     // Worker 1's examples have loss 1, worker 0's loss 0: the mean is worker 1's share of the examples.
     const { result } = await train(model, {
       around: {
@@ -192,7 +192,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test("with validation rows, only an epoch's last round asks for the validation loss, over every shard", async () => {
-    const model = modelSpec({ epochs: 2, parallelism: { workers: 2, roundsPerEpoch: 3 } });
+    const model = modelSpec({ epochs: 2, parallelism: { workers: 2, roundsPerEpoch: 3, share: 'shards' } });
     const { result, calls } = await train(model, { validationRows: 20 });
     expect(inputsOf<PlanTrainingInput>(calls, 'planTraining')[0]!.shards.every((s) => s.validationRows === 20)).toBe(true);
     const merges = inputsOf<MergeRoundInput>(calls, 'mergeRound');
@@ -205,7 +205,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test("1 worker without validation rows: no merge at all, and each round starts from the worker's own checkpoint", async () => {
-    const model = modelSpec({ epochs: 2, parallelism: { workers: 1, roundsPerEpoch: 2 } });
+    const model = modelSpec({ epochs: 2, parallelism: { workers: 1, roundsPerEpoch: 2, share: 'shards' } });
     const { result, calls } = await train(model);
     expect(calls.map((c) => c.name)).toEqual(['planTraining', 'trainShards', 'trainShards', 'trainShards', 'trainShards']);
     const batches = fakeBatchesOf([0, 1, 2, 3]);
@@ -222,7 +222,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test("1 worker with validation rows: the epoch's last round is merged (scored) only, and the model is the worker's checkpoint", async () => {
-    const model = modelSpec({ epochs: 2, parallelism: { workers: 1, roundsPerEpoch: 2 } });
+    const model = modelSpec({ epochs: 2, parallelism: { workers: 1, roundsPerEpoch: 2, share: 'shards' } });
     const { result, calls } = await train(model, { validationRows: 20 });
     expect(calls.map((c) => c.name)).toEqual(['planTraining', 'trainShards', 'trainShards', 'mergeRound', 'trainShards', 'trainShards', 'mergeRound']);
     expect(inputsOf<MergeRoundInput>(calls, 'mergeRound').map((m) => [m.epoch, m.parts.map((p) => p.checkpoint.uri), m.validateOn?.length])).toEqual([
@@ -234,8 +234,19 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
     expect(result.validationLosses).toEqual([fakeValidationLoss(0), fakeValidationLoss(1)]);
   });
 
+  test('rows shared out (the default): every worker reads every shard, and trains on its interleaved share of the rows', async () => {
+    const model = modelSpec({ epochs: 1, parallelism: { workers: 3, roundsPerEpoch: 1, share: 'rows' } });
+    const { calls } = await train(model, {}, encodedShards(2));
+    const shares = inputsOf<TrainShardsInput>(calls, 'trainShards').sort((a, b) => a.worker - b.worker);
+    expect(shares.map((s) => [s.worker, partitionsOf(s), s.share])).toEqual([
+      [0, [0, 1], { index: 0, count: 3 }],
+      [1, [0, 1], { index: 1, count: 3 }],
+      [2, [0, 1], { index: 2, count: 3 }],
+    ]);
+  });
+
   test('more workers than shards: one worker per shard', async () => {
-    const model = modelSpec({ epochs: 1, parallelism: { workers: 8, roundsPerEpoch: 1 } });
+    const model = modelSpec({ epochs: 1, parallelism: { workers: 8, roundsPerEpoch: 1, share: 'shards' } });
     const { result, calls } = await train(model, {}, encodedShards(3));
     const shares = inputsOf<TrainShardsInput>(calls, 'trainShards').sort((a, b) => a.worker - b.worker);
     expect(shares.map((s) => [s.worker, partitionsOf(s), s.fromBatch, s.toBatch])).toEqual([
@@ -250,7 +261,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test('its history carries the data-parallel patch marker and replays against the code (parallel workers, a retry, validation)', async () => {
-    const model = modelSpec({ epochs: 2, parallelism: { workers: 3, roundsPerEpoch: 2 } });
+    const model = modelSpec({ epochs: 2, parallelism: { workers: 3, roundsPerEpoch: 2, share: 'shards' } });
     const fakes: FakeOptions = {
       validationRows: 20,
       around: {
@@ -285,7 +296,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
     const validationLosses = [0.6, 0.5, 0.55, 0.52, 0.4, 0.3];
 
     test('stops after `patience` epochs without improvement and returns the best epoch’s checkpoint (restoreBest)', async () => {
-      const model = modelSpec({ epochs: 6, earlyStopping, parallelism: { workers: 2, roundsPerEpoch: 2 } });
+      const model = modelSpec({ epochs: 6, earlyStopping, parallelism: { workers: 2, roundsPerEpoch: 2, share: 'shards' } });
       const { result, calls } = await train(model, { validationRows: 20, validationLosses });
       expect([...new Set(inputsOf<TrainShardsInput>(calls, 'trainShards').map((s) => s.epoch))]).toEqual([0, 1, 2, 3]);
       expect(result).toEqual<TrainModelResult>({
@@ -304,7 +315,11 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
     });
 
     test("without restoreBest, the last epoch's checkpoint", async () => {
-      const model = modelSpec({ epochs: 6, earlyStopping: { ...earlyStopping, restoreBest: false }, parallelism: { workers: 2, roundsPerEpoch: 1 } });
+      const model = modelSpec({
+        epochs: 6,
+        earlyStopping: { ...earlyStopping, restoreBest: false },
+        parallelism: { workers: 2, roundsPerEpoch: 1, share: 'shards' },
+      });
       const { result } = await train(model, { validationRows: 20, validationLosses });
       expect(result.stoppedAfterEpochs).toBe(4);
       expect(result.model).toMatchObject({ uri: merged(3, 0, 2).uri, epoch: 3, epochs: 4 });
@@ -312,7 +327,11 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
 
     test('an improvement smaller than minDelta is no improvement', async () => {
       // 0.58 and 0.57 beat 0.6 by less than 0.05: stops after epoch 2, the best is epoch 0.
-      const model = modelSpec({ epochs: 5, earlyStopping: { ...earlyStopping, minDelta: 0.05 }, parallelism: { workers: 2, roundsPerEpoch: 1 } });
+      const model = modelSpec({
+        epochs: 5,
+        earlyStopping: { ...earlyStopping, minDelta: 0.05 },
+        parallelism: { workers: 2, roundsPerEpoch: 1, share: 'shards' },
+      });
       const { result } = await train(model, { validationRows: 20, validationLosses: [0.6, 0.58, 0.57, 0.3, 0.2] });
       expect(result.stoppedAfterEpochs).toBe(3);
       expect(result.validationLosses).toEqual([0.6, 0.58, 0.57]);
@@ -320,7 +339,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
     });
 
     test('a validation loss that keeps improving trains every epoch', async () => {
-      const model = modelSpec({ epochs: 4, earlyStopping, parallelism: { workers: 2, roundsPerEpoch: 1 } });
+      const model = modelSpec({ epochs: 4, earlyStopping, parallelism: { workers: 2, roundsPerEpoch: 1, share: 'shards' } });
       const { result } = await train(model, { validationRows: 20 });
       expect(result.stoppedAfterEpochs).toBeUndefined();
       expect(result.validationLosses).toEqual([0, 1, 2, 3].map(fakeValidationLoss));
@@ -329,7 +348,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test("the pipeline's progress: losses, validation, the round running, and train.done counting epochs (not rounds)", async () => {
-    const spec = flightsSpec({ epochs: 3, parallelism: { workers: 2, roundsPerEpoch: 2 } });
+    const spec = flightsSpec({ epochs: 3, parallelism: { workers: 2, roundsPerEpoch: 2, share: 'shards' } });
     // Holds the second round of epoch 1, so the progress is seen mid-epoch.
     const held = gate();
     const isHeld = (call: Call): boolean => {
@@ -368,7 +387,11 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
   });
 
   test('an early-stopped training in the pipeline: the best epoch is registered, the progress shows the epochs trained', async () => {
-    const spec = flightsSpec({ epochs: 6, earlyStopping: { patience: 1, minDelta: 0, restoreBest: true }, parallelism: { workers: 2, roundsPerEpoch: 1 } });
+    const spec = flightsSpec({
+      epochs: 6,
+      earlyStopping: { patience: 1, minDelta: 0, restoreBest: true },
+      parallelism: { workers: 2, roundsPerEpoch: 1, share: 'shards' },
+    });
     await withPipeline(env, workflowBundle, spec, { validationRows: 20, validationLosses: [0.6, 0.7] }, async ({ handle, calls }) => {
       await handle.result();
       expect(new Set(inputsOf<TrainShardsInput>(calls, 'trainShards').map((s) => s.epoch))).toEqual(new Set([0, 1]));

@@ -182,6 +182,11 @@ export const fakeMergedCheckpoint = (epoch: number, parts: ReadonlyArray<Pick<Ch
   epoch,
 });
 
+/** A worker's batches when the rows are shared out: its share of the group's, the shares adding up to the whole. */
+export function fakeShareBatches(partitions: number[], worker: number, workers: number): number {
+  return Math.floor((fakeBatchesOf(partitions) + workers - 1 - worker) / workers);
+}
+
 /**
  * Fake activities by their real names, recording every call (name, input, attempt) in `calls`.
  * They return refs shaped like the real ones, with values a test can check downstream.
@@ -238,10 +243,14 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
     },
     async planTraining({ model, shards }) {
       // The real grouping (it is pure); batch counts from fakeBatchesOf instead of reading shards.
-      const groups = groupShards(shards, model.parallelism.workers);
+      const { workers, share } = model.parallelism;
+      const rowShares = share === 'rows' && workers > 1;
+      const all = shards.map((s) => s.partition).sort((a, b) => a - b);
+      const groups = rowShares ? Array.from({ length: workers }, () => all) : groupShards(shards, workers);
       return {
         groups,
-        batches: groups.map(fakeBatchesOf),
+        ...(rowShares ? { rowShares } : {}),
+        batches: groups.map((group, worker) => (rowShares ? fakeShareBatches(group, worker, workers) : fakeBatchesOf(group))),
         validationRows: shards.reduce((n, s) => n + (s.validationRows ?? 0), 0),
         task: 'binary',
         units: 1,

@@ -45,7 +45,7 @@ import {
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 10;
 const EPOCHS = 4;
 /** 2 workers (shards [0, 2] and [1, 3] in the fakes' plan), 2 rounds per epoch. */
-const PARALLELISM = { workers: 2, roundsPerEpoch: 2 };
+const PARALLELISM = { workers: 2, roundsPerEpoch: 2, share: 'shards' as const };
 const ROUNDS = PARALLELISM.roundsPerEpoch;
 
 let env: TestWorkflowEnvironment;

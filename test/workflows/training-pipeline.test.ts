@@ -40,6 +40,7 @@ import {
   FAKE_METRICS,
   FAKE_VERSION,
   fakeBatchesOf,
+  fakeShareBatches,
   fakeLoss,
   fakeMergedCheckpoint,
   fakeRoundSeconds,
@@ -160,8 +161,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
             .sort(),
         ).toEqual([0, 1, 2, 3]);
 
-        // One plan over every encoded shard; then per epoch both workers, each on its shard group,
-        // from the previous epoch's merged checkpoint; each epoch covers every shard once.
+        // One plan over every encoded shard; then per epoch both workers, each on its share of the
+        // rows of every shard, from the previous epoch's merged checkpoint.
         const [plan] = inputsOf<{ shards: EncodedShardRef[] }>(calls, 'planTraining');
         expect(plan!.shards.map((s) => s.partition).sort()).toEqual([0, 1, 2, 3]);
         const shares = inputsOf<TrainShardsInput>(calls, 'trainShards');
@@ -169,13 +170,11 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         for (const e of shares) {
           expect(e.model).toEqual(spec.model);
           expect(e.transform.uri).toBe('file:///fake/transform.json');
-          expect(e.shards.map((s) => s.partition)).toEqual(e.worker === 0 ? [0, 2] : [1, 3]);
+          expect(e.shards.map((s) => s.partition)).toEqual([0, 1, 2, 3]);
+          expect(e.share).toEqual({ index: e.worker, count: 2 });
           expect(e.from?.uri).toBe(e.epoch === 0 ? undefined : mergedAfter(e.epoch - 1));
-          expect([e.fromBatch, e.toBatch, e.batchesPerEpoch]).toEqual([
-            0,
-            fakeBatchesOf(e.shards.map((s) => s.partition)),
-            fakeBatchesOf(e.shards.map((s) => s.partition)),
-          ]);
+          const batches = fakeShareBatches([0, 1, 2, 3], e.worker, 2);
+          expect([e.fromBatch, e.toBatch, e.batchesPerEpoch]).toEqual([0, batches, batches]);
         }
         const merges = inputsOf<MergeRoundInput>(calls, 'mergeRound');
         expect(merges.map((m) => [m.epoch, m.parts.map((p) => p.checkpoint.uri)])).toEqual(

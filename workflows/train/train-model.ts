@@ -77,6 +77,7 @@ export async function trainModel(input: TrainModelInput): Promise<TrainModelResu
               epoch,
               round,
               worker,
+              ...(plan.rowShares ? { share: { index: worker, count: groups.length } } : {}),
               ...range,
               batchesPerEpoch: plan.batches[worker]!,
               ...(from ? { from } : {}),

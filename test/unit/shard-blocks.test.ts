@@ -1,0 +1,21 @@
+import { readShardBatches } from '../../lib/data/arrow-shards';
+import { indexShardBlocks, readShardBlock } from '../../lib/data/shard-blocks';
+import { artifactPath } from '../../lib/artifacts/artifact-store';
+import { everyKindTransform, writeEncodedShards } from './fixtures/encoded-shards';
+
+test('every block of a shard reads on its own, in any order, as the stream reader gives it', async () => {
+  const transform = everyKindTransform();
+  const written = await writeEncodedShards(transform, [[5, 300, 1, 77]], 3);
+  const file = artifactPath(written.shards[0]!.uri);
+  const index = await indexShardBlocks(file);
+  expect(index.blocks).toHaveLength(4);
+  const sequential = [];
+  for await (const batch of readShardBatches(file)) sequential.push(batch);
+  for (const i of [3, 0, 2, 1]) {
+    const block = await readShardBlock(index, i);
+    expect(block.numRows).toBe(sequential[i]!.numRows);
+    for (let c = 0; c < block.numCols; c++)
+      expect(Array.from(block.getChildAt(c)!.toArray() as Float32Array)).toEqual(Array.from(sequential[i]!.getChildAt(c)!.toArray() as Float32Array));
+  }
+  await expect(readShardBlock(index, 4)).rejects.toThrow('has 4 blocks, not 5');
+});
