@@ -60,8 +60,10 @@ export interface ShuffleOptions extends BatchRange {
   share?: RowShare;
 }
 
+/** The group's blocks in file order: shards by partition, then blocks as written (whatever order the shards were given in). */
 async function groupBlocks(shards: EncodedShardRef[]): Promise<BlockRef[]> {
-  const indexes = await Promise.all(shards.map((s) => indexShardBlocks(artifactPath(s.uri))));
+  const ordered = [...shards].sort((a, b) => a.partition - b.partition);
+  const indexes = await Promise.all(ordered.map((s) => indexShardBlocks(artifactPath(s.uri))));
   let ordinal = 0;
   return indexes.flatMap((index) => index.blocks.map((_, block) => ({ index, block, ordinal: ordinal++ })));
 }

@@ -11,7 +11,7 @@ import { initBackend } from '../models/backend';
 import { createAdam } from '../models/adam';
 import { buildModel, fastLossFor, modelInputs, setTrainingStep } from '../models/build-model';
 import { saveModel } from '../models/model-io';
-import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import { deriveSeed } from '../random';
 import { loadCheckpoint } from './checkpoints';
 import { learningRateAt } from './learning-rate';
 
@@ -26,8 +26,9 @@ export type TrainProgress = (samples: number, details?: TrainShardsHeartbeat) =>
  * starting from the round's checkpoint (weights and optimizer state). Every
  * `checkpointEveryBatches` batches it writes a checkpoint and reports it with the next batch, so
  * a retried attempt (`resume`) continues from there and ends with the same bytes as an attempt
- * that never stopped: the shard order, the row order and the dropout masks are drawn from seeds
- * of (model seed, epoch, worker, step), and the learning rate is a function of the step.
+ * that never stopped: the block and row order (shuffled-batches.ts) and the dropout masks are
+ * drawn from seeds of (model seed, epoch, worker, step), and the learning rate is a function of
+ * the step.
  */
 export async function trainShards(input: TrainShardsTask, progress: TrainProgress): Promise<TrainShardsResult> {
   const spec = input.model;
@@ -49,14 +50,12 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
     model.compile({ optimizer, loss });
   }
 
-  const order = [...input.shards].sort((a, b) => a.partition - b.partition);
-  shuffleInPlace(order, mulberry32(deriveSeed(spec.seed, 'shard-order', input.epoch, input.worker)));
   const firstBatch = resume?.nextBatch ?? input.fromBatch;
   let samples = resume?.samples ?? 0;
   let lossSum = resume?.lossSum ?? 0;
   const secondsBefore = resume?.seconds ?? 0;
   let batchIndex = firstBatch;
-  const batches = modelBatches(transform, order, {
+  const batches = modelBatches(transform, input.shards, {
     split: 'train',
     batchSize: spec.batchSize,
     shuffleSeed: deriveSeed(spec.seed, 'rows', input.epoch, input.worker),

@@ -202,3 +202,16 @@ test('shuffled over several windows: every row once, and any [fromBatch, toBatch
     expect(await run({ fromBatch: from, toBatch: to })).toEqual(full.slice(from, to));
   }
 });
+
+test('a share of the rows: the shares partition the split, and the count holds whatever order the shards come in', async () => {
+  const reversed = [...written.shards].reverse();
+  let total = 0;
+  for (const index of [0, 1, 2]) {
+    const share = { index, count: 3 };
+    const batches: ModelBatch[] = [];
+    for await (const b of modelBatches(transform, reversed, { split: 'train', batchSize: 4, shuffleSeed: 8, share })) batches.push(copy(b));
+    expect(batches.length).toBe(await countBatches(transform, written.shards, { split: 'train', batchSize: 4, share }));
+    total += batches.reduce((n, b) => n + b.rows, 0);
+  }
+  expect(total).toBe(written.shards.reduce((n, s) => n + s.trainRows, 0));
+});
