@@ -2,6 +2,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { MODEL, PIPELINE, poolQueues, progressQuery, rootCauseMessage, STAGE, type PipelineProgress, type TrainingPipelineResult } from '../../contracts';
 import { describeSource, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import type { trainingPipeline } from '../../workflows';
+import { trainingInFlight } from './training-activity';
 import { ProgressPrinter } from './progress-view';
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
@@ -58,7 +59,9 @@ export async function watchPipeline(handle: WorkflowHandle<typeof trainingPipeli
     while (!done) {
       try {
         const p: PipelineProgress = await handle.query(progressQuery);
-        if (show) printer.update(p);
+        // Between round reports, the training activities' heartbeats say how far they are.
+        const live = show && p.stage === 'train' ? await trainingInFlight(handle.client, handle.workflowId).catch(() => undefined) : undefined;
+        if (show) printer.update(p, live);
       } catch {
         // The first workflow task may not have run yet; try again.
       }

@@ -1,4 +1,5 @@
 import { STAGES, type PipelineProgress, type StageProgress } from '../../contracts';
+import { formatSamples, type TrainingInFlight } from './training-activity';
 
 const BAR_WIDTH = 24;
 const MARKS: Record<StageProgress['status'], string> = { done: '✓', running: '▸', failed: '✗', cancelled: '⊘', pending: ' ' };
@@ -14,12 +15,13 @@ function cachedNote(s: StageProgress): string {
   return s.cached >= s.total ? ' (cached)' : ` (${s.cached} cached)`;
 }
 
-/** Training's position and figures: round, workers, train loss, validation loss and metric. */
-export function trainingNote(p: PipelineProgress): string {
+/** Training's position and figures: round, workers, examples so far, train loss, validation loss and metric. */
+export function trainingNote(p: PipelineProgress, live?: TrainingInFlight): string {
   const parts: string[] = [];
   const t = p.training;
   if (t && p.stages.train.status === 'running') parts.push(`epoch ${t.epoch + 1}${t.rounds > 1 ? ` round ${t.round}/${t.rounds}` : ''}`);
   if (t && t.workers > 1) parts.push(`${t.workers} workers`);
+  if (live && p.stages.train.status === 'running') parts.push(`${formatSamples(live.samples)} samples in this round`);
   const loss = p.trainLoss?.[p.trainLoss.length - 1];
   if (loss !== undefined) parts.push(`loss ${loss.toFixed(4)}`);
   const validation = p.validationLoss?.[p.validationLoss.length - 1];
@@ -29,12 +31,12 @@ export function trainingNote(p: PipelineProgress): string {
 }
 
 /** One line per stage: a bar, units done, time taken. */
-export function renderProgress(p: PipelineProgress): string[] {
+export function renderProgress(p: PipelineProgress, live?: TrainingInFlight): string[] {
   return STAGES.map((name) => {
     const s = p.stages[name];
     const mark = MARKS[s.status];
     const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
-    const note = name === 'train' && s.status !== 'pending' ? trainingNote(p) : '';
+    const note = name === 'train' && s.status !== 'pending' ? trainingNote(p, live) : '';
     return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}${cachedNote(s)}${note}`;
   });
 }
@@ -50,9 +52,9 @@ export class ProgressPrinter {
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
 
-  update(p: PipelineProgress): void {
+  update(p: PipelineProgress, live?: TrainingInFlight): void {
     if (this.out.isTTY) {
-      const lines = renderProgress(p);
+      const lines = renderProgress(p, live);
       if (this.drawnLines > 0) this.out.write(`\x1b[${this.drawnLines}A`);
       for (const line of lines) this.out.write(`\x1b[2K${line}\n`);
       this.drawnLines = lines.length;

@@ -3,6 +3,7 @@ import { progressQuery } from '../../contracts';
 import { connectClient, webUiLink } from '../client/pipeline-client';
 import { formatClassMetrics, formatMetrics } from '../../lib/evaluation/metrics-summary';
 import { renderProgress } from '../client/progress-view';
+import { trainingInFlight } from '../client/training-activity';
 import { resolveTarget } from '../client/target';
 
 /** `pipewright status <run-id>`: stage, progress and metrics, from the workflow's progress query. */
@@ -19,10 +20,12 @@ export async function statusCommand(runId: string | undefined): Promise<number> 
     });
     const progress = await handle.query(progressQuery);
     console.log(`${runId}: ${description.status.name} · stage ${progress.stage}`);
-    for (const line of renderProgress(progress)) console.log(`  ${line}`);
+    const live = progress.stage === 'train' ? await trainingInFlight(client.workflow, runId).catch(() => undefined) : undefined;
+    for (const line of renderProgress(progress, live)) console.log(`  ${line}`);
     if (progress.rows !== undefined) console.log(`  rows: ${progress.rows} ingested, ${progress.quarantinedRows ?? 0} quarantined`);
     if (progress.trainLoss?.length)
       console.log(`  train loss by epoch: ${progress.trainLoss.map((l) => l.toFixed(4)).join(', ')} (backend ${progress.backend})`);
+    if (progress.validationLoss?.length) console.log(`  validation loss by epoch: ${progress.validationLoss.map((l) => l.toFixed(4)).join(', ')}`);
     if (progress.metrics) {
       console.log(`  metrics: ${formatMetrics(progress.metrics)}`);
       for (const line of formatClassMetrics(progress.metrics)) console.log(`    ${line}`);
