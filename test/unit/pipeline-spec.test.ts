@@ -679,4 +679,15 @@ describe('label tasks', () => {
       expect('task' in spec.label && spec.label.task).toBe(task);
     }
   });
+
+  test('the wide-and-deep example parses with its training options', () => {
+    const text = readFileSync(path.join(__dirname, '..', '..', 'examples', 'flights-wide-deep.json'), 'utf8');
+    const spec = parsePipelineSpecText(text, 'flights-wide-deep.json');
+    expect(spec.model).toMatchObject({
+      type: 'wideDeep',
+      learningRateSchedule: { kind: 'cosine', minFraction: 0.1 },
+      earlyStopping: { patience: 1, minDelta: 0.0005, restoreBest: true },
+      parallelism: { workers: 2, roundsPerEpoch: 2, share: 'rows' },
+    });
+  });
 });
