@@ -140,6 +140,23 @@ describe('parsePipelineSpec', () => {
     expect(err.problems[0]).toContain('mlp');
   });
 
+  test('a bad model section names the field and what is allowed', () => {
+    const problemsOfModel = (model: Record<string, unknown>): string[] => {
+      const value = example();
+      value.model = { ...value.model, ...model };
+      return specErrorOf(() => parsePipelineSpec(value)).problems;
+    };
+    expect(problemsOfModel({ layers: [{ units: 8, activation: 'swish' }], hidden: undefined })[0]).toMatch(
+      /^model\.layers\[0\]\.activation: must be one of relu, elu, selu, tanh, sigmoid, softplus, linear/,
+    );
+    expect(problemsOfModel({ layers: [{ units: 8, kind: 'conv2d' }], hidden: undefined })[0]).toMatch(/^model\.layers\[0\]: unknown field "kind"/);
+    expect(problemsOfModel({ layers: [{ units: 8 }] })).toEqual(['model.layers: give model.hidden (widths) or model.layers, not both']);
+    expect(problemsOfModel({ type: 'logistic' })).toEqual(['model.hidden: a logistic model has no hidden layers; use type "mlp" or drop them']);
+    expect(problemsOfModel({ embeddingDim: 8 })).toEqual(['model.embeddingDim: embeddingDim is for type "wideDeep"']);
+    expect(problemsOfModel({ learningRateSchedule: { kind: 'warmup' } })[0]).toMatch(/^model\.learningRateSchedule/);
+    expect(problemsOfModel({ parallelism: { workers: 0 } })[0]).toMatch(/^model\.parallelism\.workers: /);
+  });
+
   test('reports an unknown feature kind at its path', () => {
     const value = example();
     value.features[2].kind = 'embedding';

@@ -10,6 +10,7 @@ import { loadSavedModel } from '../../lib/models/model-io';
 import { predictSplit } from '../../lib/models/predict';
 import { modelSpecSchema } from '../../lib/spec/model-spec';
 import { mergeRound } from '../../lib/training/merge-round';
+import { planTraining } from '../../lib/training/plan-training';
 import { trainShards } from '../../lib/training/train-shards';
 import { transformOf, writeEncodedShards } from './fixtures/encoded-shards';
 
@@ -222,5 +223,33 @@ describe('mergeRound', () => {
     );
     expect([a.checkpoint.sha256, b.checkpoint.sha256]).not.toContain(merged.checkpoint.sha256);
     expect(merged.validationLoss).toBeUndefined();
+  });
+});
+
+describe('planTraining', () => {
+  test("shares the rows out: every worker reads every shard, and the workers' batches cover the train rows", async () => {
+    const data = await setUp(binary, (c) => (c[0] === 1 ? 1 : 0), 2000);
+    const model = modelSpecSchema.parse({ type: 'logistic', batchSize: 10, parallelism: { workers: 3 } });
+    const plan = await planTraining({ model, transform: data.transform, shards: data.shards });
+    expect(plan.rowShares).toBe(true);
+    expect(plan.groups).toEqual([
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
+    const trainRows = data.shards.reduce((n, s) => n + s.trainRows, 0);
+    expect(plan.batches.reduce((n, b) => n + b, 0)).toBeGreaterThanOrEqual(trainRows / 10);
+    expect(plan.batches.reduce((n, b) => n + b, 0)).toBeLessThanOrEqual(trainRows / 10 + 3);
+    expect(plan).toMatchObject({ task: 'binary', units: 1 });
+  });
+
+  test('early stopping without validation rows is refused with the fix', async () => {
+    const data = await setUp(binary, (c) => (c[0] === 1 ? 1 : 0), 400);
+    const model = modelSpecSchema.parse({ type: 'logistic', earlyStopping: { patience: 2 } });
+    const shards = data.shards.map((s) => ({ ...s, validationRows: 0 }));
+    await expect(planTraining({ model, transform: data.transform, shards })).rejects.toMatchObject({
+      name: 'PipelineInputError',
+      message: expect.stringContaining('set split.validationFraction'),
+    });
   });
 });
