@@ -54,19 +54,32 @@ export async function indexShardBlocks(file: string): Promise<BlockIndex> {
   }
 }
 
-/** Reads block `i` of an indexed shard file on its own. */
-export async function readShardBlock(index: BlockIndex, i: number): Promise<RecordBatch> {
+/** Reads block `i` of an indexed shard file on its own (through `handle` when the caller keeps the file open). */
+export async function readShardBlock(index: BlockIndex, i: number, handle?: fs.FileHandle): Promise<RecordBatch> {
   const block = index.blocks[i];
   if (!block) throw new RangeError(`${index.file} has ${index.blocks.length} blocks, not ${i + 1}`);
   const bytes = Buffer.alloc(index.schema.byteLength + block.length);
   bytes.set(index.schema, 0);
-  const handle = await fs.open(index.file, 'r');
+  const file = handle ?? (await fs.open(index.file, 'r'));
   try {
-    await handle.read(bytes, index.schema.byteLength, block.length, block.offset);
+    await file.read(bytes, index.schema.byteLength, block.length, block.offset);
   } finally {
-    await handle.close();
+    if (!handle) await file.close();
   }
   const batches = RecordBatchReader.from(bytes).readAll();
   if (batches.length !== 1) throw new Error(`${index.file} block ${i} decoded to ${batches.length} record batches`);
   return batches[0]!;
+}
+
+/** An indexed shard file kept open for many block reads; close() when done. */
+export interface OpenShard {
+  index: BlockIndex;
+  read(i: number): Promise<RecordBatch>;
+  close(): Promise<void>;
+}
+
+export async function openShardBlocks(file: string): Promise<OpenShard> {
+  const index = await indexShardBlocks(file);
+  const handle = await fs.open(file, 'r');
+  return { index, read: (i) => readShardBlock(index, i, handle), close: () => handle.close() };
 }

@@ -186,5 +186,6 @@ export async function countBatches(
   options: Pick<BatchOptions, 'split' | 'batchSize'> & { share?: RowShare },
 ): Promise<number> {
   void fitted; // the count needs no feature; taken for symmetry with modelBatches
-  return Math.ceil((await countSplitRows(shards, options.split, options.share)) / options.batchSize);
+  const counts = await countSplitRows(shards, options.split, options.share?.count ?? 1);
+  return Math.ceil(counts[options.share?.index ?? 0]! / options.batchSize);
 }

@@ -1,6 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { artifactPath } from '../artifacts/artifact-store';
-import { indexShardBlocks, readShardBlock, type BlockIndex } from '../data/shard-blocks';
+import { openShardBlocks, type OpenShard } from '../data/shard-blocks';
 import { mulberry32, shuffleInPlace } from '../random';
 import type { EncodedShardRef } from '../../contracts/refs';
 import type { RowShare } from '../../contracts/stages';
@@ -37,7 +37,7 @@ import type { FittedTransform } from './transform-format';
 const WINDOW_CELLS = 32 * 1024 * 1024;
 
 interface BlockRef {
-  index: BlockIndex;
+  shard: OpenShard;
   block: number;
   /** Position among the group's blocks in file order: with the row, it decides a row's share. */
   ordinal: number;
@@ -60,23 +60,25 @@ export interface ShuffleOptions extends BatchRange {
   share?: RowShare;
 }
 
-/** The group's blocks in file order: shards by partition, then blocks as written (whatever order the shards were given in). */
-async function groupBlocks(shards: EncodedShardRef[]): Promise<BlockRef[]> {
+/** The group's shards opened, and their blocks in file order: shards by partition, then blocks as written (whatever order the shards came in). */
+async function openGroup(shards: EncodedShardRef[]): Promise<{ blocks: BlockRef[]; close(): Promise<void> }> {
   const ordered = [...shards].sort((a, b) => a.partition - b.partition);
-  const indexes = await Promise.all(ordered.map((s) => indexShardBlocks(artifactPath(s.uri))));
+  const opened = await Promise.all(ordered.map((s) => openShardBlocks(artifactPath(s.uri))));
   let ordinal = 0;
-  return indexes.flatMap((index) => index.blocks.map((_, block) => ({ index, block, ordinal: ordinal++ })));
+  const blocks = opened.flatMap((shard) => shard.index.blocks.map((_, block) => ({ shard, block, ordinal: ordinal++ })));
+  return { blocks, close: async () => void (await Promise.all(opened.map((o) => o.close()))) };
 }
 
-/** Rows of the wanted split in a block, and of the share when given: row r of block b is share (r + b) mod count. */
+/** Rows of the wanted split in a block, and of the share when given: row r of block b is in share (r + b) mod count. */
 function pickRows(split: Float32Array, rows: number, want: number, ordinal: number, share: RowShare | undefined): Uint32Array {
-  const keep = (r: number): boolean => split[r] === want && (share === undefined || (r + ordinal) % share.count === share.index);
+  const picked = new Uint32Array(rows);
   let n = 0;
-  for (let r = 0; r < rows; r++) if (keep(r)) n++;
-  const picked = new Uint32Array(n);
-  let at = 0;
-  for (let r = 0; r < rows; r++) if (keep(r)) picked[at++] = r;
-  return picked;
+  if (share === undefined) {
+    for (let r = 0; r < rows; r++) if (split[r] === want) picked[n++] = r;
+  } else {
+    for (let r = (((share.index - ordinal) % share.count) + share.count) % share.count; r < rows; r += share.count) if (split[r] === want) picked[n++] = r;
+  }
+  return picked.subarray(0, n);
 }
 
 /** Blocks per window: as many as WINDOW_CELLS allows, spread so that the windows are of equal size (no short last window). */
@@ -84,18 +86,6 @@ function blocksPerWindow(blocks: number, firstBlock: RecordBatch, windowCells: n
   const fits = Math.max(1, Math.floor(windowCells / Math.max(1, firstBlock.numRows * firstBlock.numCols)));
   const windows = Math.ceil(blocks / fits);
   return Math.ceil(blocks / windows);
-}
-
-/** The block holding window row `i`, given each block's first window row (ascending). */
-function blockOfRow(starts: Uint32Array, i: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= i) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Batches of the window-shuffled enumeration in [fromBatch, toBatch); a yielded batch is valid until the next is asked for. */
@@ -111,76 +101,100 @@ export async function* shuffledModelBatches(fitted: FittedTransform, shards: Enc
   const toBatch = options.toBatch ?? Infinity;
   if ((options.fromBatch ?? 0) >= toBatch) return;
 
-  const blocks = await groupBlocks(shards);
-  shuffleInPlace(blocks, mulberry32(options.shuffleSeed));
-  // Float32 columns without nulls are views of the block's bytes: loading a window to skip it costs its read.
-  const load = async (ref: BlockRef): Promise<LoadedBlock> => {
-    const batch = await readShardBlock(ref.index, ref.block);
-    const picked = pickRows(batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array, batch.numRows, want, ref.ordinal, options.share);
-    return {
-      picked,
-      labels: batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array,
-      columns: transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array),
-    };
-  };
-  if (blocks.length === 0) return;
-  const perWindow = blocksPerWindow(blocks.length, await readShardBlock(blocks[0]!.index, blocks[0]!.block), options.windowCells ?? WINDOW_CELLS);
-
-  const slots = new Int32Array(batchSize * nnz);
-  const values = new Float32Array(batchSize * nnz);
-  const codes = new Float32Array(batchSize * featureCount);
-  const y = new Float32Array(batchSize);
-  let filled = 0;
-  let batchIndex = Math.max(0, options.fromBatch ?? 0);
-  let streamRow = 0; // picked rows of the windows before this one
-  for (let w = 0; w * perWindow < blocks.length; w++) {
-    const refs = blocks.slice(w * perWindow, (w + 1) * perWindow);
-    const loaded = await Promise.all(refs.map(load));
-    const windowRows = loaded.reduce((n, b) => n + b.picked.length, 0);
-    if (streamRow + windowRows <= fromRow) {
-      streamRow += windowRows;
-      continue;
-    }
-    // The window's rows numbered block after block, shuffled together.
-    const starts = new Uint32Array(loaded.length);
-    for (let j = 1; j < loaded.length; j++) starts[j] = starts[j - 1]! + loaded[j - 1]!.picked.length;
-    const order = new Uint32Array(windowRows);
-    for (let i = 0; i < windowRows; i++) order[i] = i;
-    shuffleInPlace(order, mulberry32(options.shuffleSeed ^ Math.imul(w + 1, 0x9e3779b1)));
-    for (let i = Math.max(0, fromRow - streamRow); i < windowRows; i++) {
-      const j = blockOfRow(starts, order[i]!);
-      const block = loaded[j]!;
-      const r = block.picked[order[i]! - starts[j]!]!;
-      const row = codes.subarray(filled * featureCount, (filled + 1) * featureCount);
-      for (let f = 0; f < featureCount; f++) row[f] = block.columns[f]![r]!;
-      encoder.sparseInto(row, slots, values, filled * nnz);
-      y[filled] = block.labels[r]!;
-      if (++filled === batchSize) {
-        yield { rows: batchSize, slots, values, codes, y };
-        filled = 0;
-        if (++batchIndex >= toBatch) return;
-      }
-    }
-    streamRow += windowRows;
+  const group = await openGroup(shards);
+  try {
+    yield* windows(group.blocks);
+  } finally {
+    await group.close();
   }
-  if (filled > 0) {
-    yield {
-      rows: filled,
-      slots: slots.subarray(0, filled * nnz),
-      values: values.subarray(0, filled * nnz),
-      codes: codes.subarray(0, filled * featureCount),
-      y: y.subarray(0, filled),
+
+  async function* windows(blocks: BlockRef[]): AsyncGenerator<ModelBatch> {
+    shuffleInPlace(blocks, mulberry32(options.shuffleSeed));
+    // Float32 columns without nulls are views of the block's bytes: loading a window to skip it costs its read.
+    const load = async (ref: BlockRef): Promise<LoadedBlock> => {
+      const batch = await ref.shard.read(ref.block);
+      const picked = pickRows(batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array, batch.numRows, want, ref.ordinal, options.share);
+      return {
+        picked,
+        labels: batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array,
+        columns: transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array),
+      };
     };
+    if (blocks.length === 0) return;
+    const perWindow = blocksPerWindow(blocks.length, await blocks[0]!.shard.read(blocks[0]!.block), options.windowCells ?? WINDOW_CELLS);
+
+    const slots = new Int32Array(batchSize * nnz);
+    const values = new Float32Array(batchSize * nnz);
+    const codes = new Float32Array(batchSize * featureCount);
+    const y = new Float32Array(batchSize);
+    let filled = 0;
+    let batchIndex = Math.max(0, options.fromBatch ?? 0);
+    let streamRow = 0; // picked rows of the windows before this one
+    for (let w = 0; w * perWindow < blocks.length; w++) {
+      const refs = blocks.slice(w * perWindow, (w + 1) * perWindow);
+      const loaded = await Promise.all(refs.map(load));
+      const windowRows = loaded.reduce((n, b) => n + b.picked.length, 0);
+      if (streamRow + windowRows <= fromRow) {
+        streamRow += windowRows;
+        continue;
+      }
+      // The window's rows copied row-major, block after block (sequential reads of each column),
+      // so that the shuffled pass below reads one row's codes from one place, not one per column.
+      const rowCodes = new Float32Array(windowRows * featureCount);
+      const rowLabels = new Float32Array(windowRows);
+      let start = 0;
+      for (const block of loaded) {
+        const { picked } = block;
+        for (let f = 0; f < featureCount; f++) {
+          const column = block.columns[f]!;
+          for (let i = 0; i < picked.length; i++) rowCodes[(start + i) * featureCount + f] = column[picked[i]!]!;
+        }
+        for (let i = 0; i < picked.length; i++) rowLabels[start + i] = block.labels[picked[i]!]!;
+        start += picked.length;
+      }
+      loaded.length = 0; // the blocks' bytes are no longer needed
+      const order = new Uint32Array(windowRows);
+      for (let i = 0; i < windowRows; i++) order[i] = i;
+      shuffleInPlace(order, mulberry32(options.shuffleSeed ^ Math.imul(w + 1, 0x9e3779b1)));
+      for (let i = Math.max(0, fromRow - streamRow); i < windowRows; i++) {
+        const source = order[i]!;
+        const row = codes.subarray(filled * featureCount, (filled + 1) * featureCount);
+        row.set(rowCodes.subarray(source * featureCount, (source + 1) * featureCount));
+        encoder.sparseInto(row, slots, values, filled * nnz);
+        y[filled] = rowLabels[source]!;
+        if (++filled === batchSize) {
+          yield { rows: batchSize, slots, values, codes, y };
+          filled = 0;
+          if (++batchIndex >= toBatch) return;
+        }
+      }
+      streamRow += windowRows;
+    }
+    if (filled > 0) {
+      yield {
+        rows: filled,
+        slots: slots.subarray(0, filled * nnz),
+        values: values.subarray(0, filled * nnz),
+        codes: codes.subarray(0, filled * featureCount),
+        y: y.subarray(0, filled),
+      };
+    }
   }
 }
 
-/** Rows of `split` in the shards (of a share, when given), from their split columns, a block at a time. */
-export async function countSplitRows(shards: EncodedShardRef[], split: SplitName, share?: RowShare): Promise<number> {
+/** Rows of `split` in the shards for each of `shares` shares (one count when 1), from their split columns in one pass. */
+export async function countSplitRows(shards: EncodedShardRef[], split: SplitName, shares = 1): Promise<number[]> {
   const want = SPLIT_CODE[split];
-  let rows = 0;
-  for (const ref of await groupBlocks(shards)) {
-    const batch = await readShardBlock(ref.index, ref.block);
-    rows += pickRows(batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array, batch.numRows, want, ref.ordinal, share).length;
+  const counts = new Array<number>(shares).fill(0);
+  const group = await openGroup(shards);
+  try {
+    for (const ref of group.blocks) {
+      const batch = await ref.shard.read(ref.block);
+      const column = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+      for (let r = 0; r < batch.numRows; r++) if (column[r] === want) counts[(r + ref.ordinal) % shares]!++;
+    }
+  } finally {
+    await group.close();
   }
-  return rows;
+  return counts;
 }

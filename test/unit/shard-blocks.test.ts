@@ -1,5 +1,5 @@
 import { readShardBatches } from '../../lib/data/arrow-shards';
-import { indexShardBlocks, readShardBlock } from '../../lib/data/shard-blocks';
+import { indexShardBlocks, openShardBlocks, readShardBlock } from '../../lib/data/shard-blocks';
 import { artifactPath } from '../../lib/artifacts/artifact-store';
 import { everyKindTransform, writeEncodedShards } from './fixtures/encoded-shards';
 
@@ -18,4 +18,12 @@ test('every block of a shard reads on its own, in any order, as the stream reade
       expect(Array.from(block.getChildAt(c)!.toArray() as Float32Array)).toEqual(Array.from(sequential[i]!.getChildAt(c)!.toArray() as Float32Array));
   }
   await expect(readShardBlock(index, 4)).rejects.toThrow('has 4 blocks, not 5');
+  // Kept open for many reads: the same blocks.
+  const open = await openShardBlocks(file);
+  try {
+    expect((await open.read(2)).numRows).toBe(1);
+    expect((await open.read(1)).numRows).toBe(300);
+  } finally {
+    await open.close();
+  }
 });
