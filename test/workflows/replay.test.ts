@@ -34,13 +34,32 @@ interface JsonHistory {
 }
 
 const load = (file: string): JsonHistory => JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as JsonHistory;
-const pipelineJson = load('flights-pipeline.json');
-const trainJson = load('flights-train.json');
 
-/** The ids the runs had: workflow code derives the child's id (`<id>-train`) from its own. */
-const trainId =
-  pipelineJson.events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '';
-const pipelineId = trainJson.events[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? '';
+/** A recorded pipeline run and its training child, with the ids they had (the child's is `<pipeline id>-train`). */
+interface RecordedRun {
+  pipeline: JsonHistory;
+  train: JsonHistory;
+  pipelineId: string;
+  trainId: string;
+}
+
+function recorded(pipelineFile: string, trainFile: string): RecordedRun {
+  const pipeline = load(pipelineFile);
+  const train = load(trainFile);
+  return {
+    pipeline,
+    train,
+    trainId:
+      pipeline.events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '',
+    pipelineId: train.events[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? '',
+  };
+}
+
+/** Today's: training in data-parallel rounds. */
+const current = recorded('flights-pipeline.json', 'flights-train.json');
+/** Recorded before data-parallel training (one activity per epoch): runs of that time must still finish. */
+const epochs = recorded('flights-pipeline-epochs.json', 'flights-train-epochs.json');
+const { pipeline: pipelineJson, train: trainJson, pipelineId, trainId } = epochs;
 
 const workflowType = (h: JsonHistory): string | undefined => h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType.name;
 const activityCounts = (h: JsonHistory): Record<string, number> => {
@@ -59,8 +78,8 @@ beforeAll(async () => {
   workflowBundle = await bundleWorkflows();
 });
 
-describe('recorded histories of a real flights run', () => {
-  test('are a complete pipeline run and its training child, not stale or empty', () => {
+describe('recorded histories of a real flights run from before data-parallel training', () => {
+  test('are a complete pipeline run and its epoch-by-epoch training child, not stale or empty', () => {
     expect(workflowType(pipelineJson)).toBe('trainingPipeline');
     expect(pipelineJson.events[pipelineJson.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     const partitions = 4; // examples/flights.json
@@ -124,5 +143,31 @@ describe('recorded histories of a real flights run', () => {
     expect(first.activityType.name).toBe('recordRunStarted');
     first.activityType.name = 'somethingElse';
     await expect(Worker.runReplayHistory({ workflowBundle }, historyFromJSON(tampered), pipelineId)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
+
+describe('recorded histories of a real flights run training in data-parallel rounds', () => {
+  test('are a complete pipeline run and its training child with the patch marker, two workers and a merge per epoch', () => {
+    expect(workflowType(current.pipeline)).toBe('trainingPipeline');
+    expect(current.pipeline.events[current.pipeline.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(current.trainId).toBe(`${current.pipelineId}-train`);
+    expect(workflowType(current.train)).toBe('trainModel');
+    expect(current.train.events[current.train.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    // examples/flights.json: 2 epochs, 2 workers, 1 round each.
+    expect(activityCounts(current.train)).toEqual({ planTraining: 1, trainShards: 4, mergeRound: 2 });
+    expect(current.train.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(1);
+  });
+
+  test('replay against the current workflow code without a determinism error', async () => {
+    const histories = [
+      { workflowId: current.pipelineId, history: historyFromJSON(current.pipeline) },
+      { workflowId: current.trainId, history: historyFromJSON(current.train) },
+    ];
+    const results: Array<{ workflowId: string; error: unknown }> = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+    expect(results).toEqual([
+      { workflowId: current.pipelineId, error: undefined },
+      { workflowId: current.trainId, error: undefined },
+    ]);
   });
 });
