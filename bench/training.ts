@@ -323,7 +323,7 @@ async function main(): Promise<void> {
   const torch = parts.includes('pytorch') ? await pytorch(spec, manifest) : { runs: [], skipped: 'not asked for (BENCH_PARTS)' };
   const stack = parts.includes('temporal') ? await temporal(spec) : [];
 
-  /** Ours / PyTorch's samples/s at the same model and batch: over whole epochs, and of the median windows (robust to a burst of load). */
+  /** Ours / PyTorch's samples/s at the same model and batch: over whole epochs, and of the median windows (less sensitive to a burst of load). */
   const ratioOf = (r: InProcessRun, threads: number): { epoch: number; window: number | null } | undefined => {
     const t = torch.runs.find((x) => x.threads === threads && x.model === r.model && x.batch === r.batchSize);
     if (!t || r.partial) return undefined;
@@ -332,7 +332,8 @@ async function main(): Promise<void> {
   };
   const ratio = (r: InProcessRun, threads: number): number | undefined => {
     const x = ratioOf(r, threads);
-    return x ? (x.window ?? x.epoch) : undefined;
+    // Whole epochs: PyTorch's windows leave out its per-epoch shuffle, ours hold our checkpoints.
+    return x?.epoch;
   };
   const ratios = ours.runs.flatMap((r) =>
     [...new Set(torch.runs.map((t) => t.threads))].flatMap((threads) => {

@@ -19,9 +19,10 @@ import { earlyStoppingStep, roundRange } from './training-schedule';
 export const DATA_PARALLEL_PATCH = 'data-parallel-rounds';
 
 /**
- * Trains a model in data-parallel rounds on the gpu pool. A plan fixes the shard groups (one per
- * worker, near-equal train rows) and their batch counts; each epoch is `roundsPerEpoch` rounds;
- * in a round every worker trains on its share of its group's batches from the same checkpoint,
+ * Trains a model in data-parallel rounds on the gpu pool. A plan fixes what each worker reads
+ * (every shard with an interleaved share of the rows, or a group of shards) and its batch count;
+ * each epoch is `roundsPerEpoch` rounds; in a round every worker trains on its part of its
+ * batches from the same checkpoint,
  * and a join averages their weights and optimizer state by examples (and, at the end of an
  * epoch, scores the validation rows for early stopping). A worker that dies resumes from the
  * mid-epoch checkpoint in its last heartbeat, so the run's weights do not depend on failures.
