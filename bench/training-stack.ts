@@ -1,4 +1,6 @@
+import { rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WORKER_POOLS, type TrainModelResult } from '../contracts';
 import { loadConfig } from '../lib/config';
@@ -78,6 +80,8 @@ export async function measureOnStack(spec: PipelineSpec, gpuProcesses: number, w
     DATABASE_URL: undefined,
     PIPEWRIGHT_GPU_WORKERS: String(gpuProcesses),
   });
+  // Runs here never reuse a step, so earlier runs' shards and checkpoints (tens of MB each) can go.
+  rmSync(path.join(config.home, 'artifacts'), { recursive: true, force: true });
   options.log(`starting a stack in ${config.home} (Temporal :${config.temporalPort}, PostgreSQL :${config.postgresPort}) with ${gpuProcesses} gpu processes`);
   const stack = await startStack(config, { pools: WORKER_POOLS, modelServer: false, log: (l) => options.log(`  ${l}`) });
   let client: Client | undefined;
