@@ -142,11 +142,9 @@ export async function* modelBatches(
   const codeBuffer = new Float32Array(batchSize * featureCount);
   const yBuffer = new Float32Array(batchSize);
   let batchIndex = 0;
-  for (const [s, shard] of shards.entries()) {
-    let arrowBatchIndex = 0;
+  for (const shard of shards) {
     for await (const batch of readShardBatches(artifactPath(shard.uri))) {
       const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
-      const thisArrowBatch = arrowBatchIndex++;
       const count = countRows(isTest, batch.numRows, wantSplit);
       const batchesHere = Math.ceil(count / batchSize);
       if (batchIndex + batchesHere <= fromBatch) {
@@ -154,7 +152,6 @@ export async function* modelBatches(
         continue;
       }
       const picked = pickRows(isTest, batch.numRows, wantSplit);
-      if (options.shuffleSeed !== undefined) shuffleInPlace(picked, mulberry32(rowShuffleSeed(options.shuffleSeed, s, thisArrowBatch)));
       const labels = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
       const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
       for (let start = 0; start < picked.length; start += batchSize, batchIndex++) {

@@ -1,4 +1,5 @@
 import type { WorkflowClient } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { TrainShardsHeartbeat } from '../../contracts';
 
 /** What the training activities running now have done so far, from their last heartbeats. */
@@ -18,17 +19,19 @@ export async function trainingInFlight(client: WorkflowClient, runId: string): P
   const described = await client.getHandle(`${runId}-train`).describe();
   const running = (described.raw.pendingActivities ?? []).filter((a) => a.activityType?.name === 'trainShards');
   if (running.length === 0) return undefined;
-  let samples = 0;
-  for (const activity of running) {
-    const data = activity.heartbeatDetails?.payloads?.[0]?.data;
-    if (!data) continue;
-    try {
-      samples += (JSON.parse(Buffer.from(data).toString('utf8')) as TrainShardsHeartbeat).progress ?? 0;
-    } catch {
-      // Details of another shape (an older worker): no figure from this one.
-    }
-  }
+  const samples = running.reduce((n, activity) => n + (trainingHeartbeat(activity)?.progress ?? 0), 0);
   return { workers: running.length, samples };
+}
+
+/** A pending training activity's last heartbeat details, if it has sent any (JSON payloads). */
+export function trainingHeartbeat(activity: temporal.api.workflow.v1.IPendingActivityInfo): TrainShardsHeartbeat | undefined {
+  const data = activity.heartbeatDetails?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8')) as TrainShardsHeartbeat;
+  } catch {
+    return undefined; // details of another shape (an older worker)
+  }
 }
 
 /** "1.23M samples" style, for progress lines. */

@@ -4,9 +4,10 @@ import { temporal } from '@temporalio/proto';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { listModelVersions } from '../../lib/registry/model-registry';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
+import { trainingHeartbeat } from '../../scripts/client/training-activity';
 import { startProcess, waitFor, type ManagedProcess } from '../../scripts/stack/child-process';
 import { waitForPoolPoller } from '../../scripts/stack/stack';
-import { WORKER_POOLS, workerIdentity, type TrainShardsHeartbeat, type TrainShardsResult, type WorkerPool, progressQuery } from '../../contracts';
+import { WORKER_POOLS, workerIdentity, type TrainShardsResult, type WorkerPool, progressQuery } from '../../contracts';
 import { flightsSpec, openTestStack, type TestStack } from '../integration/stack';
 
 /**
@@ -55,13 +56,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** The resume point in a pending training activity's last heartbeat, if it has one. */
-function heartbeatResume(activity: temporal.api.workflow.v1.IPendingActivityInfo): TrainShardsHeartbeat['resume'] | undefined {
-  const payload = activity.heartbeatDetails?.payloads?.[0];
-  if (!payload?.data) return undefined;
-  return (JSON.parse(Buffer.from(payload.data).toString('utf8')) as TrainShardsHeartbeat).resume;
-}
-
 test('a gpu worker killed mid-round resumes from its mid-epoch checkpoint, and the model is bit-identical', async () => {
   // Small batches make a round last seconds, with a checkpoint every 100 of them.
   const model = {
@@ -90,7 +84,7 @@ test('a gpu worker killed mid-round resumes from its mid-epoch checkpoint, and t
         (a) =>
           a.activityType?.name === 'trainShards' &&
           a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
-          heartbeatResume(a) !== undefined,
+          trainingHeartbeat(a)?.resume !== undefined,
       );
       return running?.lastWorkerIdentity ?? undefined;
     },
