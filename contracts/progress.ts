@@ -1,12 +1,15 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { EvaluationMetrics } from './refs';
+import type { SearchSummary } from './tuning';
 
 /** The pipeline's stages, in order. */
 export const STAGES = ['ingest', 'validate', 'transform', 'train', 'evaluate', 'register', 'deploy'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface StageProgress {
-  status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+  status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'skipped';
+  /** Why a stage was skipped (e.g. deploy, when the model was not blessed). */
+  note?: string;
   /** Units finished / total (partitions, shards, epochs, ...). */
   done: number;
   total: number;
@@ -34,6 +37,12 @@ export interface PipelineProgress {
   training?: { epoch: number; round: number; rounds: number; workers: number };
   backend?: string;
   metrics?: EvaluationMetrics;
+  /** The hyperparameter search's trials and best trial, once it has ended. */
+  search?: SearchSummary;
+  /** k-fold cross-validation's headline metric over the folds (mean and sample standard deviation). */
+  crossValidation?: { folds: number; metric: string; mean: number; std: number };
+  /** Whether the model passed the spec's blessing thresholds (deployed) or not (registered only), and why. */
+  blessing?: { blessed: boolean; reason: string };
   modelVersion?: number;
   error?: string;
 }
@@ -53,6 +62,8 @@ export interface EpochFinished {
   round?: number;
   rounds?: number;
   workers?: number;
+  /** The reporting training's workflow id, so a parent with several children (a hyperparameter search) knows whose epoch ended. */
+  workflowId?: string;
 }
 
 /** Sent by the training child to its pipeline after each epoch, so the pipeline's progress shows epochs as they end. */

@@ -82,6 +82,20 @@ export interface BinaryMetrics {
   /** Share of test rows whose label is 1. */
   positiveRate: number;
   rows: number;
+  /**
+   * Average precision (area under the precision-recall curve as a step sum, scikit-learn's
+   * average_precision_score). This and the figures below are absent in records written before
+   * per-shard metric states.
+   */
+  prAuc?: number;
+  /** Mean squared difference between the probability and the 0/1 label. */
+  brier?: number;
+  /** At probability 0.5 (a row is predicted positive when its score is ≥ 0.5); 0 when no row is predicted positive. */
+  precision?: number;
+  /** At probability 0.5; 0 when the test rows have no positive. */
+  recall?: number;
+  /** Harmonic mean of precision and recall at 0.5; 0 when both are 0. */
+  f1?: number;
 }
 
 /** One class of a multiclass label, one-vs-rest. A class with no predictions has precision 0, and no test rows recall 0. */

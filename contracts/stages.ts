@@ -7,6 +7,10 @@ import type { StepEntry } from '../lib/cache/step-cache';
 import type { StepKeys } from '../lib/cache/step-keys';
 import type { SourceSchema } from '../lib/data/source-schema';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
+import type { FoldRule } from './cross-validation';
+import type { CrossValidationResult } from './cross-validation';
+import type { SearchSummary } from './tuning';
+import type { Blessing, EvaluationStepResult, ImportanceResult } from './evaluation';
 import type { StageName } from './progress';
 import type { ArtifactRef, CheckpointRef, DatasetRef, EncodedShardRef, EvaluationMetrics, ModelRef, RegisteredModel, ShardRef, TransformRef } from './refs';
 import type { PoolQueues } from './task-queues';
@@ -45,7 +49,8 @@ export interface StepReuse {
   /** By partition. */
   apply: Record<number, Reused<EncodedShardRef>>;
   train?: Reused<TrainModelResult>;
-  evaluate?: Reused<EvaluateResult>;
+  /** EvaluateResult in runs before per-shard metric states; EvaluationStepResult since. */
+  evaluate?: Reused<EvaluateResult | EvaluationStepResult>;
 }
 export interface ValidatedDataset {
   dataset: DatasetRef;
@@ -56,6 +61,8 @@ export interface ValidatedDataset {
 export interface FitTransformInput {
   spec: PipelineSpec;
   dataset: DatasetRef;
+  /** A cross-validation fold: fit on that fold's train rows only; the transform's split carries the fold. */
+  fold?: FoldRule;
 }
 export interface ApplyTransformInput {
   transform: TransformRef;
@@ -223,9 +230,43 @@ export interface RegisterInput {
   spec: PipelineSpec;
   /** Step results this run computed, for the step cache (recorded with the version). */
   computedSteps: StepEntry[];
+  /** What made the model, to reproduce or audit it (absent in runs started before lineage was kept). */
+  lineage?: ModelLineage;
+  /** The evaluation's full report (EvaluationReport JSON), permutation importance and the blessing. */
+  evaluation?: ArtifactRef;
+  importance?: ImportanceResult;
+  blessing?: Blessing;
+  /** Loss per epoch, and validation loss and metric per epoch where the split has validation rows. */
+  training?: TrainingCurves;
+  crossValidation?: CrossValidationResult;
+  /** The hyperparameter search that chose this model's parameters. */
+  search?: SearchSummary;
+}
+
+/** Everything that decides a model's bytes: same lineage, same model. */
+export interface ModelLineage {
+  datasetSha256: string;
+  transformSha256: string;
+  /** sha256 of the pipeline spec as canonical JSON. */
+  specSha256: string;
+  /** The code version (hash of lib/ and activities/) of the worker that registered it. */
+  codeVersion: string;
+  seeds: { split: number; model: number };
+  backend: string;
+}
+
+export interface TrainingCurves {
+  trainLoss: number[];
+  validationLoss?: number[];
+  validationMetric?: { name: string; values: number[] };
 }
 
 // deploy
+/** A version to make production; the run and reason go to the alias history. */
+export interface DeployInput extends RegisteredModel {
+  runId?: string;
+  reason?: string;
+}
 export interface DeployResult extends RegisteredModel {
   /** The model server that confirmed it now serves this version; null when none was running. */
   servedBy: string | null;
@@ -242,8 +283,14 @@ export interface TrainingPipelineInput {
 }
 export interface TrainingPipelineResult {
   runId: string;
+  /** The registered version; `servedBy` is null when it was not deployed (not blessed) or no server was running. */
   model: DeployResult;
   metrics: EvaluationMetrics;
+  /** Absent in runs before blessing: those always deployed. */
+  deployed?: boolean;
+  blessing?: Blessing;
+  crossValidation?: CrossValidationResult;
+  search?: SearchSummary;
   backend: string;
   rows: number;
   quarantinedRows: number;

@@ -13,6 +13,7 @@ import { runsCommand } from './commands/runs';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { upCommand } from './commands/up';
+import { UsageError } from './client/usage-error';
 
 const USAGE = `pipewright — durable ML pipelines on Temporal
 
@@ -24,9 +25,25 @@ Usage:
                                        inputs and code match an earlier run's are reused unless --no-cache
   pipewright status <run-id>           stage, progress and metrics of a run
   pipewright cancel <run-id>           cancel a run: its running steps stop, and it ends CANCELLED
-  pipewright runs [pipeline]           the latest runs: status, and the metrics of the label's task or the error
-  pipewright models [name]             registered model versions
-  pipewright report <run-id>           the run's dataset statistics and validation report (anomalies, drift)
+  pipewright runs [list] [pipeline]    the latest runs: status, and the metrics of the label's task or the error
+  pipewright runs show <run>           one run: status, stages and their seconds, metrics, model version and blessing
+  pipewright runs compare <run-a> <run-b>
+                                       both runs' metrics with the difference, their spec differences, same data or not
+  pipewright models [list] [name]      registered model versions with their aliases, metrics and blessing
+  pipewright models show <name> [version|alias]
+                                       one version (default: production): metrics, aliases, blessing and its checks,
+                                       lineage, artifacts, feature importance, training curves
+  pipewright models promote <name> <version> [--alias A] [--reason "..."]
+                                       point an alias (default production) at a version; the model server loads a
+                                       new production version
+  pipewright models rollback <name> [--alias A] [--to V] [--reason "..."]
+                                       point the alias back at the version it held before (or at --to)
+  pipewright models history <name> [--alias A] [--at 2026-11-30T12:00:00Z]
+                                       every alias move: when, who, why; with --at, the version that held the alias
+                                       (default production) at that instant and the change that set it
+  pipewright report <run-id> [--out F] the run's dataset statistics and validation report (anomalies, drift) as text,
+                                       and the run report as one HTML page: curves, calibration, confusion,
+                                       slices, importance, cross-validation, trials (default PIPEWRIGHT_HOME/reports/)
   pipewright schema <pipeline> [--accept <run-id>]
                                        the schema runs are validated against; --accept replaces it with the
                                        one inferred from that run's data, when a change is intended
@@ -36,10 +53,12 @@ Usage:
                                        load your own file into a new PostgreSQL table (rows that do not fit
                                        go to pipewright_load_rejects with the reason)
   pipewright load-flights [--rows N]   load the vega-datasets flights table into PostgreSQL
-  pipewright demo [--once] [--rows N] [--no-cache]
-                                       the whole demo (what \`npm start\` runs)
+  pipewright demo [--once] [--rows N] [--no-cache] [--spec examples/flights-tuned.json]
+                                       the whole demo (what \`npm start\` runs); --spec runs another flights spec,
+                                       e.g. the one with an ASHA search and 3-fold cross-validation
 
-Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT, ... (see README)`;
+Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT,
+  PIPEWRIGHT_USER (who alias changes are recorded as; default the login name), ... (see README)`;
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -48,8 +67,8 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   return n;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -65,10 +84,31 @@ async function main(argv: string[]): Promise<number> {
       accept: { type: 'string' },
       psql: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
+      // models promote / rollback / history
+      alias: { type: 'string' },
+      reason: { type: 'string' },
+      to: { type: 'string' },
+      at: { type: 'string' },
+      // report
+      out: { type: 'string' },
+      // demo
+      spec: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (err) {
+    // An unknown flag, or a flag without its value: a usage mistake like any other.
+    throw new UsageError((err as Error).message, 'pipewright --help');
+  }
+  const { positionals, values } = parsed;
   const [command, arg] = positionals;
+  const registryFlags = { alias: values.alias, reason: values.reason, to: values.to, at: values.at };
   if (values.help || !command) {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
@@ -83,11 +123,11 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel':
       return cancelCommand(arg);
     case 'runs':
-      return runsCommand(arg);
+      return runsCommand(positionals.slice(1), registryFlags);
     case 'models':
-      return modelsCommand(arg);
+      return modelsCommand(positionals.slice(1), registryFlags);
     case 'report':
-      return reportCommand(arg);
+      return reportCommand(arg, values.out !== undefined ? { out: values.out } : {});
     case 'schema':
       return schemaCommand(arg, { ...(values.accept !== undefined ? { accept: values.accept } : {}) });
     case 'db':
@@ -107,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand({
         once: values.once ?? false,
         noCache: values['no-cache'] ?? false,
+        ...(values.spec ? { spec: values.spec } : {}),
         ...(values.rows ? { rows: positiveInt(values.rows, '--rows')! } : {}),
       });
     default:
@@ -118,6 +159,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`pipewright: ${err.message}\nusage: ${err.usage}`);
+      process.exit(2);
+    }
     if (err instanceof SpecError) console.error(err.message);
     else console.error(`pipewright: ${(err as Error).message}`);
     process.exit(err instanceof SpecError ? 2 : 1);

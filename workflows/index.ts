@@ -1,3 +1,5 @@
 /** Every workflow the orchestrator pool runs. */
 export { trainingPipeline } from './training-pipeline';
 export { trainModel } from './train/train-model';
+export { hyperparameterSearch } from './tune/hyperparameter-search';
+export { crossValidate } from './evaluate/cross-validate';

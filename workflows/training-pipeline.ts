@@ -1,10 +1,17 @@
-import { CancellationScope, workflowInfo } from '@temporalio/workflow';
-import type { TrainingPipelineInput, TrainingPipelineResult } from '../contracts';
+import { CancellationScope, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { DeployResult, SearchResult, TrainingPipelineInput, TrainingPipelineResult } from '../contracts';
+import { headlineOfFolds, metricsTask, searchSummary, trainingCurves } from './support/evaluation-results';
+import { searchInChild } from './tune/hyperparameter-search';
+import { crossValidateInChild } from './evaluate/cross-validate';
+import { blessCandidate, evaluateStage } from './stages/evaluate';
 import { ingestSource } from './stages/ingest';
 import { transformDataset } from './stages/transform';
 import { stageActivities } from './support/stage-activities';
 import { StageTracker } from './support/stage-tracker';
 import { trainInChild } from './train/train-model';
+
+/** Marks histories that evaluate per shard into mergeable states and bless; older ones replay the single evaluation. */
+export const EVALUATION_STATES_PATCH = 'evaluation-states-and-blessing';
 
 /**
  * ingest → validate → transform → train → evaluate → register → deploy: each stage runs as
@@ -34,42 +41,77 @@ export async function trainingPipeline({ spec, queues, reuseSteps = true }: Trai
       transformDataset(spec, dataset, steps, queues, stage),
     );
 
-    const { model, losses } = await tracker.stage('train', spec.model.epochs, 'epochs', async (stage) => {
+    // Cross-validation needs only the dataset: its folds train beside the final model and are awaited in evaluate.
+    const folds = spec.evaluation?.crossValidation;
+    const crossValidating = folds
+      ? crossValidateInChild(runId, modelName, { spec, dataset, folds: folds.folds, stratify: folds.stratify ?? true, queues })
+      : undefined;
+    crossValidating?.catch(() => undefined); // awaited (and its failure thrown) in the evaluate stage
+
+    let search: SearchResult | undefined;
+    const trained = await tracker.stage('train', spec.model.epochs, 'epochs', async (stage) => {
       if (steps.train) {
         stage.setTotal(1);
         stage.reused('trained model', steps.train.runId);
         return steps.train.result;
       }
+      // With a search, the model is the best trial's; its trials are recorded with the version.
+      if (spec.tuning) {
+        search = await searchInChild(runId, modelName, { model: spec.model, tuning: spec.tuning, transform, shards: encoded, queues });
+        computed.push({ key: steps.keys.train, step: 'train', result: search.best.result });
+        return search.best.result;
+      }
       const trained = await trainInChild(runId, modelName, { model: spec.model, transform, shards: encoded, queues });
       computed.push({ key: steps.keys.train, step: 'train', result: trained });
       return trained;
     });
-    tracker.update({ trainLoss: losses, backend: model.backend });
+    const { model, losses } = trained;
+    tracker.update({ trainLoss: losses, backend: model.backend, ...(search ? { search: searchSummary(search) } : {}) });
 
-    const { backend: _evalBackend, ...metrics } = await tracker.stage('evaluate', 1, 'test sets', async (stage) => {
-      if (steps.evaluate) {
-        stage.reused('evaluation', steps.evaluate.runId);
-        return steps.evaluate.result;
-      }
-      const evaluated = await stageActivities('evaluate', queues).evaluateModel.executeWithOptions(
-        { summary: `${'task' in spec.label ? spec.label.task : 'binary'} metrics on the held-out test split` },
-        [{ model, transform, shards: encoded }],
-      );
-      computed.push({ key: steps.keys.evaluate, step: 'evaluate', result: evaluated });
-      return evaluated;
-    });
-    tracker.update({ metrics });
+    const perShardStates = patched(EVALUATION_STATES_PATCH);
+    const [evaluation, crossValidation] = await tracker.stage('evaluate', encoded.length + 1 + (crossValidating ? 1 : 0), 'steps', (stage) =>
+      evaluateStage({ spec, model, transform, encoded, steps, computed, queues, perShardStates, crossValidating }, stage),
+    );
+    const { metrics } = evaluation;
+    tracker.update({ metrics, ...(crossValidation ? { crossValidation: headlineOfFolds(crossValidation, metricsTask(metrics)) } : {}) });
+
+    // Blessing: the spec's thresholds, against production on the same test rows where they ask for it.
+    const blessing = perShardStates ? await blessCandidate(spec, modelName, metrics, dataset, transform, encoded, queues) : undefined;
+    if (blessing) {
+      tracker.update({ blessing: { blessed: blessing.blessed, reason: blessing.reason } });
+      upsertMemo({ blessing: blessing.reason });
+    }
 
     const registered = await tracker.stage('register', 1, 'versions', () =>
-      registry.registerModel.executeWithOptions({ summary: `register ${modelName}` }, [
-        { name: modelName, runId, model, transform, metrics, datasetSha256: dataset.sha256, spec, computedSteps: computed },
+      registry.registerModel.executeWithOptions({ summary: `register ${modelName}${blessing ? (blessing.blessed ? ' (blessed)' : ' (not blessed)') : ''}` }, [
+        {
+          name: modelName,
+          runId,
+          model,
+          transform,
+          metrics,
+          datasetSha256: dataset.sha256,
+          spec,
+          computedSteps: computed,
+          ...(evaluation.report ? { evaluation: evaluation.report } : {}),
+          ...(evaluation.importance ? { importance: evaluation.importance } : {}),
+          ...(blessing ? { blessing } : {}),
+          ...(crossValidation ? { crossValidation } : {}),
+          ...(search ? { search: searchSummary(search) } : {}),
+          ...(perShardStates ? { training: trainingCurves(trained) } : {}),
+        },
       ]),
     );
     tracker.update({ modelVersion: registered.version });
 
-    const deployed = await tracker.stage('deploy', 1, 'deployments', () =>
-      stageActivities('deploy', queues).deployModel.executeWithOptions({ summary: `deploy ${modelName} v${registered.version}` }, [registered]),
-    );
+    const deployed: DeployResult =
+      blessing && !blessing.blessed
+        ? (tracker.skip('deploy', blessing.reason), { ...registered, servedBy: null })
+        : await tracker.stage('deploy', 1, 'deployments', () =>
+            stageActivities('deploy', queues).deployModel.executeWithOptions({ summary: `deploy ${modelName} v${registered.version}` }, [
+              { ...registered, ...(blessing ? { reason: blessing.reason, runId } : {}) },
+            ]),
+          );
 
     tracker.finish();
     await registry.recordRunFinished({ runId, status: 'succeeded', metrics, stageSeconds: tracker.stageSeconds() });
@@ -78,6 +120,9 @@ export async function trainingPipeline({ spec, queues, reuseSteps = true }: Trai
       runId,
       model: deployed,
       metrics,
+      ...(blessing ? { blessing, deployed: blessing.blessed } : {}),
+      ...(crossValidation ? { crossValidation } : {}),
+      ...(search ? { search: searchSummary(search) } : {}),
       backend: model.backend,
       rows,
       quarantinedRows,

@@ -31,6 +31,11 @@ export function stepKeys(
 ): StepKeys {
   const fit = key(code, 'fit', dataset.sha256, spec.features, spec.label, spec.split);
   const apply = Object.fromEntries(dataset.shards.map((s) => [s.partition, key(code, 'apply', fit, s.sha256)]));
-  const train = key(code, 'train', fit, Object.values(apply).sort(), spec.model);
-  return { fit, apply, train, evaluate: key(code, 'evaluate', train) };
+  // A tuned model is the best trial of a search, so the search's settings are part of its key.
+  const train = spec.tuning
+    ? key(code, 'train', fit, Object.values(apply).sort(), spec.model, spec.tuning)
+    : key(code, 'train', fit, Object.values(apply).sort(), spec.model);
+  // The evaluation's report depends on the slices, and its importance on its settings.
+  const evaluate = key(code, 'evaluate', train, spec.evaluation?.slices ?? [], spec.evaluation?.importance ?? null);
+  return { fit, apply, train, evaluate };
 }

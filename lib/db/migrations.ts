@@ -100,6 +100,51 @@ const MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
     `,
   },
+  {
+    // The registry grows up (lib/registry/model-registry.ts): models, aliases with an append-only
+    // history (which version served on date D, and why), lineage, blessing and the evaluation's
+    // artifacts per version. The old `stage` column stays in step for readers written before.
+    id: 5,
+    sql: `
+      ALTER TABLE pipewright_model_versions
+        ADD COLUMN lineage        jsonb,  -- dataset, transform and spec hashes, code version, seeds, backend
+        ADD COLUMN blessing       jsonb,  -- contracts Blessing: blessed, the checks, the baseline compared with
+        ADD COLUMN evaluation_uri text,   -- the EvaluationReport artifact (curves, thresholds, calibration, slices)
+        ADD COLUMN importance     jsonb,  -- permutation feature importance (contracts ImportanceResult)
+        ADD COLUMN training       jsonb,  -- loss per epoch, validation loss and metric per epoch
+        ADD COLUMN cross_validation jsonb, -- k-fold figures: mean, std and values per metric
+        ADD COLUMN search         jsonb;  -- the hyperparameter search: metric, best trial, every trial
+      CREATE TABLE pipewright_models (
+        name       text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO pipewright_models (name, created_at)
+        SELECT name, min(created_at) FROM pipewright_model_versions GROUP BY name;
+      CREATE TABLE pipewright_model_aliases (
+        name       text NOT NULL,
+        alias      text NOT NULL,          -- production, candidate, or any user alias
+        version    integer NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (name, alias)
+      );
+      CREATE TABLE pipewright_alias_history (
+        id               bigserial PRIMARY KEY,
+        name             text NOT NULL,
+        alias            text NOT NULL,
+        version          integer,          -- NULL: the alias was removed
+        previous_version integer,
+        changed_at       timestamptz NOT NULL DEFAULT now(),
+        actor            text NOT NULL,    -- run:<run id>, user:<name>, or migration
+        reason           text NOT NULL
+      );
+      CREATE INDEX pipewright_alias_history_at ON pipewright_alias_history (name, alias, changed_at);
+      INSERT INTO pipewright_model_aliases (name, alias, version, updated_at)
+        SELECT name, 'production', version, COALESCE(deployed_at, created_at) FROM pipewright_model_versions WHERE stage = 'production';
+      INSERT INTO pipewright_alias_history (name, alias, version, changed_at, actor, reason)
+        SELECT name, 'production', version, COALESCE(deployed_at, created_at), 'migration', 'production before alias history was kept'
+          FROM pipewright_model_versions WHERE stage = 'production';
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<void> {

@@ -1,3 +1,4 @@
+import type { EvaluationMetrics } from '../../contracts/refs';
 import type { EvaluateInput, EvaluateResult } from '../../contracts/stages';
 import { readTransform } from '../features/transform-format';
 import { initBackend } from '../models/backend';
@@ -11,7 +12,8 @@ const EVALUATION_BATCH = 16384;
 /**
  * Scores every held-out test row and computes the metrics of the label's task: AUC, log loss and
  * accuracy (binary); accuracy, log loss, F1 overall and per class (multiclass); RMSE, MAE and R² in
- * the label's units (regression).
+ * the label's units (regression). The single-task path of runs started before evaluateShard and
+ * mergeEvaluation; it computes through the same metric states.
  */
 export async function evaluateModel(input: EvaluateInput, progress: (rows: number) => void): Promise<EvaluateResult> {
   const backend = await initBackend();
@@ -38,5 +40,15 @@ export async function evaluateModel(input: EvaluateInput, progress: (rows: numbe
     model.dispose();
   }
   if (n !== expected) throw new Error(`expected ${expected} test rows from the shard refs but read ${n}`);
-  return { ...metrics.result(), backend };
+  return { ...recordedFigures(metrics.result()), backend };
+}
+
+/**
+ * The figures this single-task path has always recorded. It stays for runs started before the
+ * per-shard evaluation; their records keep the shape they had (the binary figures added with the
+ * metric states, average precision, Brier, precision, recall and F1, come with mergeEvaluation).
+ */
+function recordedFigures(m: EvaluationMetrics): EvaluationMetrics {
+  if (m.task !== undefined && m.task !== 'binary') return m;
+  return { task: 'binary', auc: m.auc, logLoss: m.logLoss, accuracy: m.accuracy, positiveRate: m.positiveRate, rows: m.rows };
 }

@@ -1,9 +1,6 @@
 import type { EvaluationMetrics } from '../../contracts/refs';
-import { labelHead } from '../features/label-task';
-import { upgradeTransform, type FittedRegressionLabel, type FittedTransform } from '../features/transform-format';
-import { classificationMetrics } from './classification-metrics';
-import { MulticlassMetricsAccumulator } from './multiclass-metrics';
-import { RegressionMetricsAccumulator } from './regression-metrics';
+import type { FittedTransform } from '../features/transform-format';
+import { StateAccumulator, metricsOf, stateHeadOf, unitsOf } from './states/metric-state';
 
 /**
  * Takes the model's outputs and the encoded labels batch by batch (as predictSplit gives them) and
@@ -15,51 +12,23 @@ export interface MetricsAccumulator {
 }
 
 /**
- * The accumulator for a transform's label: binary keeps every score (AUC ranks them all; 8 bytes a
- * row, sized by `expectedRows`), multiclass a confusion matrix and the log loss sum, regression
- * running sums of the de-standardised errors and labels.
+ * The accumulator for a transform's label, over the mergeable metric state of its task (see
+ * states/): binary keeps a table of distinct scores with their label counts, multiclass a
+ * confusion matrix and the log loss sum, regression running sums of the de-standardised errors and
+ * labels. `expectedRows` bounds the rows it takes (more is an error: the shard refs undercount).
  */
 export function metricsAccumulator(transform: FittedTransform, expectedRows: number): MetricsAccumulator {
-  const head = labelHead(transform);
-  const checkUnits = (units: number): void => {
-    if (units !== head.units) throw new Error(`the model gives ${units} outputs per row, but the ${head.task} label needs ${head.units}`);
+  const head = stateHeadOf(transform);
+  const acc = new StateAccumulator(head);
+  const units = unitsOf(head);
+  let n = 0;
+  return {
+    add(outputs, labels, rows, given) {
+      if (given !== units) throw new Error(`the model gives ${given} outputs per row, but the ${head.task} label needs ${units}`);
+      if (n + rows > expectedRows) throw new Error(`expected ${expectedRows} rows, got more`);
+      acc.add({ outputs, labels, rows, units });
+      n += rows;
+    },
+    result: () => metricsOf(acc.state()),
   };
-  switch (head.task) {
-    case 'binary': {
-      const labels = new Float32Array(expectedRows);
-      const scores = new Float32Array(expectedRows);
-      let n = 0;
-      return {
-        add(outputs, y, rows, units) {
-          checkUnits(units);
-          if (n + rows > expectedRows) throw new Error(`expected ${expectedRows} rows, got more`);
-          labels.set(y.subarray(0, rows), n);
-          scores.set(outputs.subarray(0, rows), n);
-          n += rows;
-        },
-        result: () => classificationMetrics(labels.subarray(0, n), scores.subarray(0, n)),
-      };
-    }
-    case 'multiclass': {
-      const acc = new MulticlassMetricsAccumulator(head.classes!);
-      return {
-        add(outputs, y, rows, units) {
-          checkUnits(units);
-          acc.add(outputs, y, rows);
-        },
-        result: () => acc.result(),
-      };
-    }
-    case 'regression': {
-      const scale = upgradeTransform(transform).label as FittedRegressionLabel;
-      const acc = new RegressionMetricsAccumulator();
-      return {
-        add(outputs, y, rows, units) {
-          checkUnits(units);
-          acc.addStandardised(y, outputs, rows, scale);
-        },
-        result: () => acc.result(),
-      };
-    }
-  }
 }

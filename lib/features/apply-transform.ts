@@ -42,6 +42,8 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
   let trainRows = 0;
   let testRows = 0;
   let validationRows = 0;
+  // A cross-validation fold's outer test rows: encoded (code 3) but counted in none of the splits.
+  let excludedRows = 0;
   const splitter = new RowSplitter(transform.key, transform.label, transform.split);
   // Categorical values are interned per shard: few distinct values, many rows, so each is looked up once.
   const categorical = transform.features.map((f) => (f.kind === 'categorical' ? { interner: new Utf8Interner(), codeOfId: [] as number[] } : null));
@@ -61,9 +63,10 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
       for (let r = 0; r < n; r++) {
         const code = splits[r]!;
         isTest[r] = code;
-        if (code === SPLIT_CODE.test) testRows++;
+        if (code === SPLIT_CODE.train) trainRows++;
+        else if (code === SPLIT_CODE.test) testRows++;
         else if (code === SPLIT_CODE.validation) validationRows++;
-        else trainRows++;
+        else excludedRows++;
       }
       const columns: Float32Array[] = [label, isTest];
       transform.features.forEach((f, i) => {
@@ -106,7 +109,7 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
           end - start,
         );
       }
-      progress(trainRows + testRows + validationRows);
+      progress(trainRows + testRows + validationRows + excludedRows);
     }
     await writer.close();
   });

@@ -1,3 +1,4 @@
+import type { RecordBatch } from 'apache-arrow';
 import { artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from './apply-transform';
@@ -120,13 +121,17 @@ function rowShuffleSeed(shuffleSeed: number, shardIndex: number, arrowBatchIndex
 export async function* modelBatches(
   fitted: FittedTransform,
   shards: EncodedShardRef[],
-  options: BatchOptions & BatchRange & { share?: RowShare },
+  options: BatchOptions & BatchRange & { share?: RowShare } & SplitSource,
 ): AsyncGenerator<ModelBatch> {
   if (options.shuffleSeed !== undefined) {
+    if (options.splitFrom) throw new Error('splitFrom is for scoring, which reads rows in order: give no shuffleSeed');
     yield* shuffledModelBatches(fitted, shards, { ...options, shuffleSeed: options.shuffleSeed });
     return;
   }
   if (options.share) throw new Error('a share of the rows is for training, which shuffles: give a shuffleSeed');
+  if (options.splitFrom && options.splitFrom.length !== shards.length) {
+    throw new Error(`splitFrom gives ${options.splitFrom.length} shards for ${shards.length}: one per shard, in the same order`);
+  }
   const encoder = new FeatureEncoder(fitted);
   const transform = encoder.transform;
   const nnz = encoder.nonZerosPerRow;
@@ -142,9 +147,8 @@ export async function* modelBatches(
   const codeBuffer = new Float32Array(batchSize * featureCount);
   const yBuffer = new Float32Array(batchSize);
   let batchIndex = 0;
-  for (const shard of shards) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
-      const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+  for (const [s, shard] of shards.entries()) {
+    for await (const { batch, isTest } of withSplitFlags(shard, options.splitFrom?.[s])) {
       const count = countRows(isTest, batch.numRows, wantSplit);
       const batchesHere = Math.ceil(count / batchSize);
       if (batchIndex + batchesHere <= fromBatch) {
@@ -173,6 +177,89 @@ export async function* modelBatches(
       }
       if (batchIndex >= toBatch) return;
     }
+  }
+}
+
+/** Scoring one encoding of a shard with the split of another: see withSplitFlags. */
+export interface SplitSource {
+  /**
+   * Per shard (same order), another encoding of the same raw shard whose `is_test` column decides
+   * the split of the rows (both files hold the same rows in the same order): a baseline model,
+   * encoded with its own transform, is then scored on exactly this run's test rows.
+   */
+  splitFrom?: EncodedShardRef[];
+}
+
+/**
+ * A shard's record batches with the split flags of their rows: its own `is_test` column, or, with
+ * `splitFrom`, that of another encoding of the same raw shard, read in lockstep row by row
+ * (whatever either file's batch sizes); both files must end together.
+ */
+async function* withSplitFlags(shard: EncodedShardRef, splitFrom?: EncodedShardRef): AsyncGenerator<{ batch: RecordBatch; isTest: Float32Array }> {
+  if (!splitFrom) {
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) yield { batch, isTest: batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array };
+    return;
+  }
+  const flags = new SplitFlags(splitFrom, shard);
+  try {
+    for await (const batch of readShardBatches(artifactPath(shard.uri))) yield { batch, isTest: await flags.take(batch.numRows) };
+    await flags.finish();
+  } finally {
+    await flags.close();
+  }
+}
+
+/** The split column of an encoded shard as a stream of rows: take(n) gives the flags of the next n. */
+class SplitFlags {
+  private readonly batches: AsyncGenerator<RecordBatch>;
+  private current: Float32Array = new Float32Array(0);
+  private at = 0;
+  private rowsRead = 0;
+
+  constructor(
+    private readonly source: EncodedShardRef,
+    private readonly scored: EncodedShardRef,
+  ) {
+    this.batches = readShardBatches(artifactPath(source.uri));
+  }
+
+  async take(n: number): Promise<Float32Array> {
+    if (this.current.length - this.at >= n) {
+      this.at += n;
+      this.rowsRead += n;
+      return this.current.subarray(this.at - n, this.at);
+    }
+    const out = new Float32Array(n);
+    let filled = 0;
+    while (filled < n) {
+      if (this.at === this.current.length) {
+        const next = await this.batches.next();
+        if (next.done) throw this.mismatch(`${this.source.uri} ends after ${this.rowsRead + filled} rows, before ${this.scored.uri} does`);
+        this.current = next.value.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
+        this.at = 0;
+      }
+      const k = Math.min(n - filled, this.current.length - this.at);
+      out.set(this.current.subarray(this.at, this.at + k), filled);
+      this.at += k;
+      filled += k;
+    }
+    this.rowsRead += n;
+    return out;
+  }
+
+  /** Throws unless the source has no rows left: both files must hold the same rows. */
+  async finish(): Promise<void> {
+    let left = this.current.length - this.at;
+    for (let next = await this.batches.next(); !next.done; next = await this.batches.next()) left += next.value.numRows;
+    if (left > 0) throw this.mismatch(`${this.source.uri} has ${left} rows more than the ${this.rowsRead} of ${this.scored.uri}`);
+  }
+
+  async close(): Promise<void> {
+    await this.batches.return(undefined);
+  }
+
+  private mismatch(what: string): Error {
+    return new Error(`the split flags do not line up: ${what}; splitFrom must be an encoding of the same raw shard (partition ${this.scored.partition})`);
   }
 }
 

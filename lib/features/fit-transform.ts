@@ -1,6 +1,7 @@
 import type { Data, Float64, RecordBatch, Utf8 } from 'apache-arrow';
 import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
+import type { FoldRule } from '../../contracts/cross-validation';
 import type { ShardRef, TransformRef } from '../../contracts/refs';
 import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
 import { PipelineInputError } from '../errors';
@@ -17,6 +18,8 @@ export interface FitTransformTask {
   artifactRoot: string;
   spec: PipelineSpec;
   shards: ShardRef[];
+  /** A cross-validation fold: the fit reads its train rows only, and the fitted split carries it (so every apply does too). */
+  fold?: FoldRule;
 }
 
 /**
@@ -27,7 +30,9 @@ export interface FitTransformTask {
  */
 export async function fitTransform(input: FitTransformTask, progress: (rows: number) => void): Promise<TransformRef> {
   const { spec } = input;
-  const { split, label: labelOfSplit } = await resolveSplit(spec, input.shards);
+  const resolved = await resolveSplit(spec, input.shards);
+  const { label: labelOfSplit } = resolved;
+  const split: SplitRule = input.fold ? { ...resolved.split, fold: input.fold } : resolved.split;
   // The label's classes or scale: from the spec, from the stratified split's pass, or learnt here from the train rows.
   const known = labelOfSplit ?? staticLabel(spec.label);
   const labelFit = known === null ? new LabelFit(spec.label) : null;
@@ -84,9 +89,10 @@ class CategoryCounts {
  * quantiles from a fine width sketch (within span / 65536 of exact), hash thresholds per class from
  * binned counts. A plain hash split needs no pass. A stratified split of a "classes": "auto" label
  * finds the classes in the same pass, over every row (each class is then split in the same
- * proportions, so each has train rows); they are returned as the fitted label.
+ * proportions, so each has train rows); they are returned as the fitted label. Exported for the
+ * cross-validation plan, which cuts folds out of exactly the train rows the fit sees.
  */
-async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Promise<{ split: SplitRule; label: FittedLabel | null }> {
+export async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef[]): Promise<{ split: SplitRule; label: FittedLabel | null }> {
   const rule = plainSplit(spec);
   const { timeColumn, stratify } = spec.split;
   if (timeColumn === undefined && stratify !== true) return { split: rule, label: null };

@@ -1,3 +1,4 @@
+import type { FoldRule } from '../../contracts/cross-validation';
 import { fmix32 } from './fmix32';
 
 /**
@@ -15,8 +16,12 @@ export function isTestRow(key: number, seed: number, testFraction: number): bool
   return hashKey(key, seed) / 4294967296 < testFraction;
 }
 
-/** The code an encoded shard stores for each split (its `is_test` column). */
-export const SPLIT_CODE = { train: 0, test: 1, validation: 2 } as const;
+/**
+ * The code an encoded shard stores for each split (its `is_test` column). `excluded` marks the rows a
+ * cross-validation fold leaves out (the outer test split): every reader picks rows by their exact
+ * code, so they are neither trained on nor evaluated, and no row count includes them.
+ */
+export const SPLIT_CODE = { train: 0, test: 1, validation: 2, excluded: 3 } as const;
 export type SplitName = keyof typeof SPLIT_CODE;
 export type SplitCode = (typeof SPLIT_CODE)[SplitName];
 
@@ -36,6 +41,8 @@ export interface SplitRule {
   strata?: Array<{ test: number; validation: number }>;
   /** The time split: its timestamp column and the first instant of each held-out split (epoch ms). */
   time?: { column: string; testFrom: number; validationFrom: number };
+  /** A cross-validation fold of the train rows above (see splitOf); absent in every transform but a fold's. */
+  fold?: FoldRule;
 }
 
 const TWO_32 = 4294967296;
@@ -46,8 +53,34 @@ export function plainSplit(spec: { split: { testFraction: number; seed: number; 
   return { testFraction, seed, ...(validationFraction ? { validationFraction } : {}) };
 }
 
-/** Where a row goes: `time` (epoch ms) is read only by a time split, `label` (0/1, class index) only by a stratified one. */
-export function splitOf(rule: SplitRule, rowId: number, time: number, label: number): SplitCode {
+/**
+ * Where a row goes: `time` (epoch ms) is read only by a time split, `label` (0/1, class index) only by
+ * a stratified one, `foldStratum` (the class index under rule.fold.strata) only by a stratified fold.
+ * With a fold, the outer split is decided first: its test rows are excluded, its validation rows stay
+ * validation, and its train rows are this fold's test rows when their fold is rule.fold.index, else train.
+ */
+export function splitOf(rule: SplitRule, rowId: number, time: number, label: number, foldStratum = 0): SplitCode {
+  const outer = outerSplitOf(rule, rowId, time, label);
+  const fold = rule.fold;
+  if (fold === undefined || outer === SPLIT_CODE.validation) return outer;
+  if (outer === SPLIT_CODE.test) return SPLIT_CODE.excluded;
+  return foldOf(fold, hashKey(rowId, rule.seed), foldStratum) === fold.index ? SPLIT_CODE.test : SPLIT_CODE.train;
+}
+
+/**
+ * The fold (0-based) of a train row with split hash `hash`: how many of its stratum's cut points are at
+ * or below the hash. A stratum the plan has no cut points for cannot occur (ingest quarantines values
+ * outside a listed label's classes, and the plan covers every class it found); it falls in stratum 0.
+ */
+export function foldOf(fold: Pick<FoldRule, 'bounds'>, hash: number, stratum: number): number {
+  const cuts = fold.bounds[stratum] ?? fold.bounds[0]!;
+  let index = 0;
+  while (index < cuts.length && hash >= cuts[index]!) index++;
+  return index;
+}
+
+/** The split without a fold: the only one there was before cross-validation. */
+function outerSplitOf(rule: SplitRule, rowId: number, time: number, label: number): SplitCode {
   if (rule.time) {
     if (time >= rule.time.testFrom) return SPLIT_CODE.test;
     return time >= rule.time.validationFrom ? SPLIT_CODE.validation : SPLIT_CODE.train;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EncodedShardRef } from '../../contracts/refs';
-import { modelBatches } from '../features/encoded-batches';
+import { modelBatches, type SplitSource } from '../features/encoded-batches';
 import type { SplitName } from '../features/split';
 import type { FittedTransform } from '../features/transform-format';
 import { modelInputs } from './model-inputs';
@@ -22,24 +22,32 @@ function runModel(model: tfl.LayersModel, inputs: tf.Tensor[], rows: number): tf
 
 /**
  * Runs the model over every row of `split` in the shards (partition order, no shuffle), batch by batch. outputs: rows×units.
- * `outputs` and `labels` are valid during the call only (the labels' buffer is reused; copy what you keep).
+ * `codes`: the rows' feature codes (rows × featureCount), for callers that group rows by a feature.
+ * `outputs`, `labels` and `codes` are valid during the call only (their buffers are reused; copy what you keep).
+ * With `splitFrom` (one per shard, same order), each shard's rows are split by that other encoding of it (see SplitSource).
  */
 export async function predictSplit(
   model: tfl.LayersModel,
   transform: FittedTransform,
   shards: EncodedShardRef[],
   split: SplitName,
-  onBatch: (outputs: Float32Array, labels: Float32Array, rows: number, units: number) => void,
+  onBatch: (outputs: Float32Array, labels: Float32Array, rows: number, units: number, codes: Float32Array) => void,
   batchSize: number = DEFAULT_BATCH,
+  options: SplitSource = {},
 ): Promise<void> {
-  const ordered = [...shards].sort((a, b) => a.partition - b.partition);
+  const order = shards.map((_, i) => i).sort((a, b) => shards[a]!.partition - shards[b]!.partition);
+  const ordered = order.map((i) => shards[i]!);
+  if (options.splitFrom && options.splitFrom.length !== shards.length) {
+    throw new Error(`splitFrom gives ${options.splitFrom.length} shards for ${shards.length}: one per shard, in the same order`);
+  }
+  const splitFrom = options.splitFrom ? order.map((i) => options.splitFrom![i]!) : undefined;
   const units = outputUnits(model);
-  for await (const batch of modelBatches(transform, ordered, { split, batchSize })) {
+  for await (const batch of modelBatches(transform, ordered, { split, batchSize, ...(splitFrom ? { splitFrom } : {}) })) {
     const inputs = modelInputs(model, transform, batch);
     const out = runModel(model, inputs, batch.rows);
     const outputs = (await out.data()) as Float32Array;
     tf.dispose([...inputs, out]);
-    onBatch(outputs, batch.y, batch.rows, units);
+    onBatch(outputs, batch.y, batch.rows, units, batch.codes);
   }
 }
 

@@ -1,5 +1,11 @@
 import type { Pool } from 'pg';
 import type { RunFinished, RunStarted } from '../../contracts/stages';
+import type { PipelineSpec } from '../spec/pipeline-spec';
+import { PipelineInputError } from '../errors';
+import { datasetOfRun, type DatasetRecord } from './dataset-registry';
+import { versionOfRun } from './model-lookup';
+import type { ModelVersionRow } from './model-rows';
+import { nameList } from './registry-messages';
 
 /** Records that a run started. Idempotent per run id. */
 export async function recordRunStarted(pool: Pool, run: RunStarted): Promise<void> {
@@ -53,4 +59,51 @@ export async function listRuns(pool: Pool, pipeline?: string, limit = 20): Promi
     finishedAt: r.finished_at,
     metrics: r.metrics,
   }));
+}
+
+/** One run in full, for `runs show` and `runs compare`. */
+export interface RunDetail extends RunRow {
+  temporalRunId: string;
+  /** The spec as the run started with it. */
+  spec: PipelineSpec;
+  /** Seconds per stage, in the order the stages ran; null while running. */
+  stageSeconds: Record<string, number> | null;
+  /** The dataset it ingested and validated, once validation recorded it. */
+  dataset: DatasetRecord | null;
+  /** The model version it registered (with its blessing and lineage), if it got that far. */
+  model: ModelVersionRow | null;
+}
+
+/** The run with its spec, stage times, dataset and registered version; an unknown id is an error listing the latest runs. */
+export async function getRun(pool: Pool, runId: string): Promise<RunDetail> {
+  const { rows } = await pool.query<{
+    run_id: string;
+    temporal_run_id: string;
+    pipeline: string;
+    spec: PipelineSpec;
+    status: string;
+    started_at: Date;
+    finished_at: Date | null;
+    metrics: RunFinished['metrics'] | null;
+    stage_seconds: Record<string, number> | null;
+  }>('SELECT * FROM pipewright_runs WHERE run_id = $1', [runId]);
+  const r = rows[0];
+  if (!r) {
+    const latest = await listRuns(pool, undefined, 5);
+    throw new PipelineInputError(`no run "${runId}" (${latest.length ? `latest: ${nameList(latest.map((l) => l.runId))}` : 'no runs yet'})`);
+  }
+  const [dataset, model] = await Promise.all([datasetOfRun(pool, runId), versionOfRun(pool, runId)]);
+  return {
+    runId: r.run_id,
+    temporalRunId: r.temporal_run_id,
+    pipeline: r.pipeline,
+    spec: r.spec,
+    status: r.status,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    metrics: r.metrics,
+    stageSeconds: r.stage_seconds,
+    dataset,
+    model: model ?? null,
+  };
 }

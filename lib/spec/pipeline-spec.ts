@@ -2,7 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SQL_TYPES } from '../data/load/sql-types';
 import { DEFAULT_VALIDATION_CHECKS, validationChecksSchema } from '../validation/checks';
+import { evaluationProblems, evaluationSpecSchema } from './evaluation-spec';
 import { modelSpecSchema } from './model-spec';
+import { checkTuning, tuningSpecSchema } from './tuning-spec';
 
 /**
  * The pipeline spec: what a user writes in examples/*.json. Every object is strict so that a
@@ -346,6 +348,10 @@ export const pipelineSpecSchema = z
     features: z.array(featureSpecSchema).min(1),
     split: splitSpec,
     model: modelSpecSchema,
+    /** Slices, importance, cross-validation and blessing thresholds (lib/spec/evaluation-spec.ts). */
+    evaluation: evaluationSpecSchema.optional(),
+    /** Hyperparameter search: trials of the model section trained as child workflows (lib/spec/tuning-spec.ts). */
+    tuning: tuningSpecSchema.optional(),
     /** Schema and drift checks on every run's dataset: severities and thresholds (lib/validation/checks.ts). */
     validation: validationChecksSchema.default(DEFAULT_VALIDATION_CHECKS),
     quarantine: z
@@ -386,6 +392,12 @@ export const pipelineSpecSchema = z
         path: ['split', 'stratify'],
         message: 'a stratified split keeps each label class in the same proportions, and a regression label has no classes; drop split.stratify',
       });
+    }
+    if (spec.tuning)
+      for (const p of checkTuning(spec.tuning, { split: spec.split, model: spec.model, label: spec.label })) ctx.addIssue({ code: 'custom', ...p });
+    if (spec.evaluation) {
+      const task = 'task' in spec.label ? spec.label.task : 'binary';
+      for (const problem of evaluationProblems(spec.evaluation, task, spec.features, spec.split)) ctx.addIssue({ code: 'custom', ...problem });
     }
   });
 

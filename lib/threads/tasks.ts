@@ -6,11 +6,15 @@ export const THREAD_TASKS = {
   ingestPartition: async () => (await import('../data/ingest-partition.js')).ingestPartition,
   fitTransform: async () => (await import('../features/fit-transform.js')).fitTransform,
   applyTransform: async () => (await import('../features/apply-transform.js')).applyTransform,
+  planFolds: async () => (await import('../features/fold-plan.js')).planFolds,
   trainEpoch: async () => (await import('../training/train-epoch.js')).trainEpoch,
   planTraining: async () => (await import('../training/plan-training.js')).planTraining,
   trainShards: async () => (await import('../training/train-shards.js')).trainShards,
   mergeRound: async () => (await import('../training/merge-round.js')).mergeRound,
   evaluateModel: async () => (await import('../evaluation/evaluate-model.js')).evaluateModel,
+  evaluateShard: async () => (await import('../evaluation/evaluate-shard.js')).evaluateShard,
+  mergeEvaluation: async () => (await import('../evaluation/merge-evaluation.js')).mergeEvaluation,
+  permutationImportance: async () => (await import('../evaluation/permutation-importance.js')).permutationImportance,
 } as const;
 
 export type ThreadTaskName = keyof typeof THREAD_TASKS;
@@ -20,7 +24,14 @@ export type ThreadTaskName = keyof typeof THREAD_TASKS;
  * (unique layer and variable names, registered variables) that would make a checkpoint's bytes
  * depend on what the thread ran before, so model tasks always get a fresh thread.
  */
-export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set(['ingestPartition', 'fitTransform', 'applyTransform', 'planTraining']);
+export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set([
+  'ingestPartition',
+  'fitTransform',
+  'applyTransform',
+  'planTraining',
+  'mergeEvaluation',
+  'planFolds',
+]);
 type TaskFn<N extends ThreadTaskName> = Awaited<ReturnType<(typeof THREAD_TASKS)[N]>>;
 export type ThreadTaskInput<N extends ThreadTaskName> = Parameters<TaskFn<N>>[0];
 export type ThreadTaskOutput<N extends ThreadTaskName> = Awaited<ReturnType<TaskFn<N>>>;

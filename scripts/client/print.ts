@@ -1,5 +1,6 @@
 import type { TrainingPipelineResult } from '../../contracts';
 import { formatClassMetrics, formatMetrics } from '../../lib/evaluation/metrics-summary';
+import { crossValidationLine, searchLine } from './evaluation-lines';
 import { redact } from '../stack/postgres';
 import type { StackInfo } from '../stack/stack';
 
@@ -19,15 +20,22 @@ export function printResult(result: TrainingPipelineResult, link: string | undef
   );
   console.log(`  Metrics  ${formatMetrics(result.metrics)}`);
   for (const line of formatClassMetrics(result.metrics)) console.log(`           ${line}`);
+  if (result.crossValidation) console.log(`  CV       ${crossValidationLine(result.crossValidation, result.metrics.task ?? 'binary')}`);
+  if (result.search) console.log(`  Search   ${searchLine(result.search)}`);
+  if (result.blessing) {
+    console.log(`  Blessing ${result.blessing.reason}`);
+    if (!result.blessing.blessed) {
+      console.log(`           registered, not deployed: \`pipewright models promote ${result.model.name} ${result.model.version}\` deploys it anyway`);
+    }
+  }
   console.log(`  Rows     ${result.rows} ingested, ${result.quarantinedRows} quarantined`);
   const warnings = result.validationWarnings ?? 0;
-  console.log(
-    `  Data     ${warnings === 0 ? 'no validation warnings' : `${warnings} validation warning${warnings === 1 ? '' : 's'}`} (pipewright report ${result.runId})`,
-  );
+  console.log(`  Data     ${warnings === 0 ? 'no validation warnings' : `${warnings} validation warning${warnings === 1 ? '' : 's'}`}`);
   console.log(
     `  Stages   ${Object.entries(result.stageSeconds)
       .map(([s, t]) => `${s} ${t.toFixed(1)}s`)
       .join(' · ')}`,
   );
+  console.log(`  Report   pipewright report ${result.runId}  (statistics, validation, curves, slices, importance as HTML)`);
   if (link) console.log(`  Web UI   ${link}`);
 }

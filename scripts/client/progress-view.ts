@@ -2,7 +2,7 @@ import { STAGES, type PipelineProgress, type StageProgress } from '../../contrac
 import { formatSamples, type TrainingInFlight } from './training-activity';
 
 const BAR_WIDTH = 24;
-const MARKS: Record<StageProgress['status'], string> = { done: '✓', running: '▸', failed: '✗', cancelled: '⊘', pending: ' ' };
+const MARKS: Record<StageProgress['status'], string> = { done: '✓', running: '▸', failed: '✗', cancelled: '⊘', skipped: '–', pending: ' ' };
 
 function bar(done: number, total: number): string {
   const filled = total > 0 ? Math.round((BAR_WIDTH * Math.min(done, total)) / total) : 0;
@@ -37,6 +37,7 @@ export function renderProgress(p: PipelineProgress, live?: TrainingInFlight): st
     const mark = MARKS[s.status];
     const time = s.status === 'done' ? `${s.seconds.toFixed(1)}s` : '';
     const note = name === 'train' && s.status !== 'pending' ? trainingNote(p, live) : '';
+    if (s.status === 'skipped') return `${mark} ${name.padEnd(9)} skipped${s.note ? `: ${s.note}` : ''}`;
     return `${mark} ${name.padEnd(9)} ${bar(s.done, s.total)} ${`${s.done}/${s.total} ${s.unit}`.padEnd(18)} ${time}${cachedNote(s)}${note}`;
   });
 }
@@ -67,6 +68,10 @@ export class ProgressPrinter {
     }
     for (const name of STAGES) {
       const s = p.stages[name];
+      if (s.status === 'skipped' && !this.reported.has(name)) {
+        this.reported.add(name);
+        this.out.write(`${MARKS[s.status]} ${name}: skipped${s.note ? ` (${s.note})` : ''}\n`);
+      }
       if ((s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') && !this.reported.has(name)) {
         this.reported.add(name);
         this.out.write(

@@ -16,6 +16,8 @@ export interface DemoOptions {
   rows?: number;
   /** Compute every step even where an earlier demo run's results would do. */
   noCache?: boolean;
+  /** Another spec over the flights table (examples/flights-tuned.json) instead of examples/flights.json. */
+  spec?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const load = await ensureFlightsTable(db, table, options.rows);
     console.log(load.loaded ? `  loaded ${load.rows} rows in ${load.seconds.toFixed(1)}s` : `  already there: ${load.rows} rows`);
 
-    const spec = await readSpecFile(path.join(__dirname, '..', '..', '..', 'examples', 'flights.json'));
+    const spec = await readSpecFile(options.spec ?? path.join(__dirname, '..', '..', '..', 'examples', 'flights.json'));
     postgresSourceOf(spec).table = table;
     const pipelineStarted = Date.now();
     const result = await runOnTarget(target, spec, { reuseSteps: !options.noCache });

@@ -29,10 +29,23 @@ describe('pools and stages', () => {
     expect(stagesOfPool('eval')).toEqual(['evaluate']);
     expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy']);
     expect(stagesOfPool('orchestrator')).toEqual([]);
-    expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual(['applyTransform', 'checkDataset', 'fitTransform', 'ingestPartition', 'planIngest']);
+    expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual([
+      'applyTransform',
+      'checkDataset',
+      'fitTransform',
+      'ingestPartition',
+      'planFolds',
+      'planIngest',
+    ]);
     expect(Object.keys(activitiesOfPool('gpu', deps)).sort()).toEqual(['mergeRound', 'planTraining', 'trainEpoch', 'trainShards']);
-    expect(Object.keys(activitiesOfPool('eval', deps))).toEqual(['evaluateModel']);
-    expect(Object.keys(activitiesOfPool('deploy', deps)).sort()).toEqual(['deployModel', 'recordRunFinished', 'recordRunStarted', 'registerModel']);
+    expect(Object.keys(activitiesOfPool('eval', deps)).sort()).toEqual(['evaluateModel', 'evaluateShard', 'mergeEvaluation', 'permutationImportance']);
+    expect(Object.keys(activitiesOfPool('deploy', deps)).sort()).toEqual([
+      'deployModel',
+      'productionBaseline',
+      'recordRunFinished',
+      'recordRunStarted',
+      'registerModel',
+    ]);
   });
 
   test('no activity name is registered by two pools, so a queue never receives a task its pool cannot run', () => {

@@ -24,6 +24,7 @@ import {
   WORKER_POOLS,
   type CheckpointRef,
   type EncodedShardRef,
+  type EvaluationMetrics,
   type PoolQueues,
   type RunFinished,
   type RunStarted,
@@ -32,6 +33,7 @@ import {
   type TrainShardsHeartbeat,
 } from '../../contracts';
 import type { StepKeys } from '../../lib/cache/step-keys';
+import type { BaselineLookup } from '../../lib/blessing/production-baseline';
 import { describePartition, planKeyRanges } from '../../lib/data/partitions';
 import { sourceFrom, type SourceSchema } from '../../lib/data/source-schema';
 import { loadConfig } from '../../lib/config';
@@ -134,6 +136,10 @@ export interface FakeOptions {
   validationRows?: number;
   /** Validation loss of each epoch (0-based) that mergeRound returns; default fakeValidationLoss. */
   validationLosses?: number[];
+  /** What productionBaseline answers (default: no production version yet). */
+  production?: BaselineLookup;
+  /** Metrics mergeEvaluation returns for a model (by its URI); default FAKE_METRICS for every model. */
+  metricsOf?: (modelUri: string) => EvaluationMetrics;
   /** Wraps each fake: throw, wait or count before (or instead of) the default. */
   around?: Partial<{ [K in keyof AllActivities]: (call: Call, next: () => ReturnType<AllActivities[K]>) => ReturnType<AllActivities[K]> }>;
 }
@@ -232,6 +238,14 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
     async fitTransform({ dataset }) {
       return { ...artifact('transform.json'), inputDim: 12, trainRows: Math.round(dataset.rows * 0.8) };
     },
+    async planFolds({ folds, stratify }) {
+      return {
+        k: folds,
+        stratified: stratify,
+        bounds: [Array.from({ length: folds - 1 }, (_, j) => (j + 1) * 1000)],
+        testRows: new Array<number>(folds).fill(100),
+      };
+    },
     async applyTransform({ shard }) {
       const encoded: EncodedShardRef = {
         ...artifact(`encoded-${shard.partition}.arrow`),
@@ -289,6 +303,22 @@ export function fakeActivities(options: FakeOptions = {}): { activities: AllActi
     },
     async evaluateModel() {
       return { ...FAKE_METRICS, backend: FAKE_BACKEND };
+    },
+    async evaluateShard({ model, shard }) {
+      // The state's name carries the model's, so the fake merge can tell candidate from production.
+      const name = model.uri.slice(FAKE_URI.length);
+      return { ...artifact(`state-${name}-${shard.partition}`), partition: shard.partition, rows: shard.testRows, backend: FAKE_BACKEND };
+    },
+    async mergeEvaluation({ states }) {
+      const modelUri = `${FAKE_URI}${states[0]!.uri.slice(FAKE_URI.length + 'state-'.length).replace(/-\d+$/, '')}`;
+      const metrics = options.metricsOf?.(modelUri) ?? { task: 'binary' as const, ...FAKE_METRICS };
+      return { metrics, report: artifact('evaluation.json') };
+    },
+    async permutationImportance({ repeats, maxRows }) {
+      return { metric: 'auc', baseline: FAKE_METRICS.auc, rows: maxRows, repeats, features: [{ feature: 'distance', drop: 0.1, std: 0.01, drops: [0.1] }] };
+    },
+    async productionBaseline() {
+      return options.production ?? { none: true as const };
     },
     async recordRunStarted(_run: RunStarted) {},
     async recordRunFinished(_run: RunFinished) {},

@@ -8,7 +8,9 @@
  * 28233, 25433, 28501, so it does not collide with a developer's stack or the integration tests),
  * loads the first 20,000 flights into `flights_20000`, runs examples/flights.json on it, and writes
  * the pipeline's history and its training child's history to
- * test/workflows/histories/flights-pipeline.json and flights-train.json. Then stops the stack with
+ * test/workflows/histories/flights-pipeline.json and flights-train.json; then runs
+ * examples/flights-tuned.json (4 trials) and writes its pipeline's, search's and cross-validation's
+ * histories to flights-tuned-{pipeline,search,cv}.json. Then stops the stack with
  * SIGINT, as a user would, and removes the temporary home (set PIPEWRIGHT_RECORD_KEEP=1 to keep it).
  *
  * Re-record after a deliberate, versioned change to workflow code; the replay test fails when a
@@ -106,10 +108,25 @@ async function main(): Promise<void> {
 
       const pipelineHistory = await handle.fetchHistory();
       const trainHistory = await client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory();
+
+      // The tuned example: an ASHA search and cross-validation, children of their own.
+      const tunedExample = JSON.parse(readFileSync(path.join(root, 'examples', 'flights-tuned.json'), 'utf8')) as { source: object; tuning: object };
+      const tunedSpec = parsePipelineSpec({ ...tunedExample, source: { ...tunedExample.source, table: TABLE }, tuning: { ...tunedExample.tuning, trials: 4 } });
+      const tuned = await startTrainingPipeline(client, tunedSpec, { queuePrefix: info.queuePrefix });
+      console.log(`running ${tuned.workflowId}...`);
+      const tunedResult = await watchPipeline(tuned, false);
+      console.log(`done: best trial ${tunedResult.search?.best.trial}, ${tunedResult.crossValidation?.folds} folds`);
+      const tunedHistory = await tuned.fetchHistory();
+      const searchHistory = await client.workflow.getHandle(`${tuned.workflowId}-search`).fetchHistory();
+      const cvHistory = await client.workflow.getHandle(`${tuned.workflowId}-cv`).fetchHistory();
+
       mkdirSync(outDir, { recursive: true });
       for (const [file, history] of [
         ['flights-pipeline.json', pipelineHistory],
         ['flights-train.json', trainHistory],
+        ['flights-tuned-pipeline.json', tunedHistory],
+        ['flights-tuned-search.json', searchHistory],
+        ['flights-tuned-cv.json', cvHistory],
       ] as const) {
         // The proto3 JSON the Web UI's "Download" and `temporal workflow show -o json` give (@temporalio/common's historyToJSON).
         writeFileSync(path.join(outDir, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);

@@ -55,8 +55,8 @@ function recorded(pipelineFile: string, trainFile: string): RecordedRun {
   };
 }
 
-/** Today's: training in data-parallel rounds. */
-const current = recorded('flights-pipeline.json', 'flights-train.json');
+/** Training in data-parallel rounds, before per-shard metric states and blessing. */
+const current = recorded('flights-pipeline-rounds.json', 'flights-train-rounds.json');
 /** Recorded before data-parallel training (one activity per epoch): runs of that time must still finish. */
 const epochs = recorded('flights-pipeline-epochs.json', 'flights-train-epochs.json');
 const { pipeline: pipelineJson, train: trainJson, pipelineId, trainId } = epochs;
@@ -169,5 +169,84 @@ describe('recorded histories of a real flights run training in data-parallel rou
       { workflowId: current.pipelineId, error: undefined },
       { workflowId: current.trainId, error: undefined },
     ]);
+  });
+});
+
+/** Today's: per-shard metric states merged, importance, the blessing (with the production lookup) and aliases. */
+const today = recorded('flights-pipeline.json', 'flights-train.json');
+/** Today's tuned example: an ASHA search and cross-validation as children of the pipeline. */
+const tuned = {
+  pipeline: load('flights-tuned-pipeline.json'),
+  search: load('flights-tuned-search.json'),
+  cv: load('flights-tuned-cv.json'),
+};
+const startedId = (h: JsonHistory, type: string): string =>
+  h.events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType.name === type)?.startChildWorkflowExecutionInitiatedEventAttributes
+    ?.workflowId ?? '';
+const pipelineIdOf = (child: JsonHistory): string => child.events[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? '';
+
+describe('recorded histories of a real flights run with per-shard evaluation, importance and blessing', () => {
+  test('evaluate each shard into a state, merge, measure importance, look up production, then register and deploy', () => {
+    expect(workflowType(today.pipeline)).toBe('trainingPipeline');
+    expect(today.pipeline.events[today.pipeline.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    const partitions = 4; // examples/flights.json
+    expect(activityCounts(today.pipeline)).toEqual({
+      recordRunStarted: 1,
+      planIngest: 1,
+      ingestPartition: partitions,
+      checkDataset: 1,
+      fitTransform: 1,
+      applyTransform: partitions,
+      evaluateShard: partitions,
+      mergeEvaluation: 1,
+      permutationImportance: 1,
+      productionBaseline: 1,
+      registerModel: 1,
+      deployModel: 1,
+      recordRunFinished: 1,
+    });
+    // The evaluation patch's marker.
+    expect(today.pipeline.events.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(1);
+    expect(today.trainId).toBe(`${today.pipelineId}-train`);
+  });
+
+  test('replay against the current workflow code without a determinism error', async () => {
+    const histories = [
+      { workflowId: today.pipelineId, history: historyFromJSON(today.pipeline) },
+      { workflowId: today.trainId, history: historyFromJSON(today.train) },
+    ];
+    const results: Array<{ workflowId: string; error: unknown }> = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+    expect(results).toEqual([
+      { workflowId: today.pipelineId, error: undefined },
+      { workflowId: today.trainId, error: undefined },
+    ]);
+  });
+});
+
+describe('recorded histories of the tuned flights example: an ASHA search and 3-fold cross-validation', () => {
+  test('the pipeline starts both children; the search runs its trials as trainModel children; the folds each fit, apply, train and evaluate', () => {
+    expect(workflowType(tuned.search)).toBe('hyperparameterSearch');
+    expect(workflowType(tuned.cv)).toBe('crossValidate');
+    const pipelineId = pipelineIdOf(tuned.search);
+    expect(pipelineIdOf(tuned.cv)).toBe(pipelineId);
+    expect(startedId(tuned.pipeline, 'hyperparameterSearch')).toBe(`${pipelineId}-search`);
+    expect(startedId(tuned.pipeline, 'crossValidate')).toBe(`${pipelineId}-cv`);
+    const trials = tuned.search.events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType.name === 'trainModel');
+    expect(trials).toHaveLength(4);
+    expect(activityCounts(tuned.cv)).toEqual({ planFolds: 1, fitTransform: 3, applyTransform: 12, evaluateShard: 12, mergeEvaluation: 3 });
+    for (const h of [tuned.pipeline, tuned.search, tuned.cv]) expect(h.events[h.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+  });
+
+  test('replay against the current workflow code without a determinism error', async () => {
+    const pipelineId = pipelineIdOf(tuned.search);
+    const histories = [
+      { workflowId: pipelineId, history: historyFromJSON(tuned.pipeline) },
+      { workflowId: `${pipelineId}-search`, history: historyFromJSON(tuned.search) },
+      { workflowId: `${pipelineId}-cv`, history: historyFromJSON(tuned.cv) },
+    ];
+    const results: Array<{ workflowId: string; error: unknown }> = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+    expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
   });
 });

@@ -138,7 +138,9 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           'planTraining',
           // flights: 2 workers (the default), 1 round per epoch: both workers, then the merge, each epoch.
           ...[0, 1, 2].flatMap(() => ['trainShards', 'mergeRound']),
-          'evaluateModel',
+          // Each shard's test rows into a metric state, in parallel; then one merge.
+          'evaluateShard',
+          'mergeEvaluation',
           'registerModel',
           'deployModel',
           'recordRunFinished',
@@ -373,7 +375,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           validate: ['done', 1, 1, 'checks'],
           transform: ['done', 4, 4, 'shards'], // fit + one per shard
           train: ['done', 2, 2, 'epochs'],
-          evaluate: ['done', 1, 1, 'test sets'],
+          evaluate: ['done', 4, 4, 'steps'], // one per shard + the merge
           register: ['done', 1, 1, 'versions'],
           deploy: ['done', 1, 1, 'deployments'],
         });

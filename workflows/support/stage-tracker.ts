@@ -94,6 +94,12 @@ export class StageTracker {
     return result;
   }
 
+  /** Marks a stage that will not run in this run (e.g. deploy of a model that was not blessed), with the reason. */
+  skip(name: StageName, note: string): void {
+    this.progress.stages[name] = { ...this.progress.stages[name], status: 'skipped', note };
+    log.info(`stage ${name} skipped`, { note });
+  }
+
   /** Adds what the run has learnt (rows, metrics, model version, ...) to its progress. */
   update(fields: Partial<Omit<PipelineProgress, 'pipeline' | 'model' | 'stage' | 'stages'>>): void {
     Object.assign(this.progress, fields);

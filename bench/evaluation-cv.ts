@@ -1,0 +1,74 @@
+import os from 'node:os';
+import type { CrossValidateInput, CrossValidationResult } from '../contracts';
+import type { crossValidate } from '../workflows';
+import type { StackData } from './evaluation-stack';
+
+/**
+ * Part 2 of bench/evaluation.ts: the crossValidate workflow on the stack's dataset, started with the
+ * client as the pipeline would start its child, k folds all at once (the default) and then one
+ * after another (maxParallelFolds 1), the baseline. Same plan, seeds and data, so every fold's
+ * model and metrics must come out the same both ways; the benchmark checks it.
+ */
+
+export interface CvRun {
+  /** Folds at once. */
+  parallel: number;
+  workflowId: string;
+  /** The client's wall clock, start to result. */
+  seconds: number;
+  loadAverage: number;
+  auc: { mean: number; std: number; values: number[] };
+}
+
+export interface CvResult {
+  folds: number;
+  rows: number;
+  model: string;
+  runs: CvRun[];
+  /** Sequential seconds over parallel seconds. */
+  speedup: number;
+  /** Largest difference of a fold's AUC between the two modes (0 when they agree bit for bit). */
+  maxAucDifference: number;
+}
+
+async function runCv(data: StackData, folds: number, parallel: number, log: (line: string) => void): Promise<CvRun> {
+  const input: CrossValidateInput = {
+    spec: data.spec,
+    dataset: data.dataset,
+    folds,
+    stratify: true,
+    queues: data.queues,
+    ...(parallel < folds ? { maxParallelFolds: parallel } : {}),
+  };
+  const workflowId = `bench-cv-${parallel === folds ? 'parallel' : `at-most-${parallel}`}-${Date.now()}`;
+  const loadAverage = os.loadavg()[0]!;
+  log(`  crossValidate ${workflowId}: ${folds} folds, ${parallel} at a time ...`);
+  const started = performance.now();
+  const result: CrossValidationResult = await data.client.workflow.execute<typeof crossValidate>('crossValidate', {
+    taskQueue: data.queues.orchestrator,
+    workflowId,
+    args: [input],
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const auc = result.metrics.auc;
+  if (!auc) throw new Error(`crossValidate ${workflowId} returned no AUC (is the label binary?)`);
+  log(
+    `  ${seconds.toFixed(1)} s, AUC ${auc.mean.toFixed(4)} ± ${auc.std.toFixed(4)} (${auc.values.map((v) => v.toFixed(4)).join(', ')}), load ${loadAverage.toFixed(1)}`,
+  );
+  return { parallel, workflowId, seconds, loadAverage, auc: { mean: auc.mean, std: auc.std, values: auc.values } };
+}
+
+export async function measureCrossValidation(data: StackData, folds: number, log: (line: string) => void): Promise<CvResult> {
+  const parallel = await runCv(data, folds, folds, log);
+  const sequential = await runCv(data, folds, 1, log);
+  const maxAucDifference = Math.max(...parallel.auc.values.map((v, i) => Math.abs(v - sequential.auc.values[i]!)));
+  const m = data.spec.model;
+  return {
+    folds,
+    rows: data.dataset.rows,
+    model: `${m.type} [${(m.hidden ?? []).join(',')}], ${m.epochs} epochs, ${m.parallelism.workers} workers`,
+    runs: [parallel, sequential],
+    speedup: sequential.seconds / parallel.seconds,
+    maxAucDifference,
+  };
+}
