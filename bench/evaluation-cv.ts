@@ -17,6 +17,9 @@ export interface CvRun {
   /** The client's wall clock, start to result. */
   seconds: number;
   loadAverage: number;
+  /** CPU seconds the stack's pools and Temporal server used meanwhile, and that over cores × wall seconds. */
+  stackCpuSeconds: number;
+  stackCpuShare: number;
   auc: { mean: number; std: number; values: number[] };
 }
 
@@ -31,6 +34,9 @@ export interface CvResult {
   maxAucDifference: number;
 }
 
+/** The stack's own processes that work for a cross-validation: the pools and the Temporal server. */
+const stackProcess = (name: string): boolean => name.startsWith('pool-') || name === 'temporal';
+
 async function runCv(data: StackData, folds: number, parallel: number, log: (line: string) => void): Promise<CvRun> {
   const input: CrossValidateInput = {
     spec: data.spec,
@@ -43,6 +49,7 @@ async function runCv(data: StackData, folds: number, parallel: number, log: (lin
   const workflowId = `bench-cv-${parallel === folds ? 'parallel' : `at-most-${parallel}`}-${Date.now()}`;
   const loadAverage = os.loadavg()[0]!;
   log(`  crossValidate ${workflowId}: ${folds} folds, ${parallel} at a time ...`);
+  const cpuBefore = data.cpuSeconds(stackProcess);
   const started = performance.now();
   const result: CrossValidationResult = await data.client.workflow.execute<typeof crossValidate>('crossValidate', {
     taskQueue: data.queues.orchestrator,
@@ -50,6 +57,8 @@ async function runCv(data: StackData, folds: number, parallel: number, log: (lin
     args: [input],
   });
   const seconds = (performance.now() - started) / 1000;
+  const stackCpuSeconds = data.cpuSeconds(stackProcess) - cpuBefore;
+  const stackCpuShare = stackCpuSeconds / (os.cpus().length * seconds);
   const auc = result.metrics.auc;
   if (!auc) throw new Error(`crossValidate ${workflowId} returned no AUC (is the label binary?)`);
   log(

@@ -9,6 +9,7 @@ import { ensureFlightsTable } from '../lib/data/flights-loader';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import { connectClient, startTrainingPipeline, watchPipeline } from '../scripts/client/pipeline-client';
 import { startStack } from '../scripts/stack/stack';
+import { cpuSecondsOf } from './evaluation-cpu';
 
 /**
  * The stack half of bench/evaluation.ts: a real stack (`pipewright up` without the model server)
@@ -28,6 +29,8 @@ export interface StackData {
   transform: TransformRef;
   encoded: EncodedShardRef[];
   pipelineSeconds: number;
+  /** CPU seconds used so far by the stack's processes whose name `which` selects (pool-gpu, pool-gpu-2, pool-cpu, temporal, ...). */
+  cpuSeconds: (which: (name: string) => boolean) => number;
 }
 
 export interface EvaluationStackOptions {
@@ -103,6 +106,9 @@ export async function withEvaluationStack<T>(spec: PipelineSpec, options: Evalua
     const run: PipelineSpec = structuredClone(spec);
     if (run.source.kind !== 'postgres') throw new Error('bench/evaluation-stack.ts runs a spec with a postgres source');
     run.source.table = table;
+    // A model name of this run's own: the registry then has no production version of it to compare
+    // with (blessing), whose artifacts the clean-up above may have removed.
+    run.model = { ...run.model, name: `${run.model.name ?? run.name}-bench-${Date.now()}` };
 
     options.log(`  the pipeline once on ${table}, for its dataset, transform and encoded shards ...`);
     const started = performance.now();
@@ -126,6 +132,8 @@ export async function withEvaluationStack<T>(spec: PipelineSpec, options: Evalua
       transform,
       encoded,
       pipelineSeconds,
+      // Read when called: the stack keeps the names' pids current when it restarts a process.
+      cpuSeconds: (which) => cpuSecondsOf(stack.info.processes, which),
     });
   } finally {
     process.off('SIGINT', onSignal);

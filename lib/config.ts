@@ -48,6 +48,8 @@ export interface PipewrightConfig {
   cacheDir: string;
   /** Folders searched for executables (PATH). */
   executablePath: string[];
+  /** Who registry changes made from the CLI are recorded as (PIPEWRIGHT_USER), when a login name would not say. */
+  user: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     temporalCli: setting(env, 'TEMPORAL_CLI'),
     cacheDir: path.resolve(setting(env, 'PIPEWRIGHT_CACHE_DIR') ?? path.join(os.homedir(), '.cache', 'pipewright')),
     executablePath: (setting(env, 'PATH') ?? '').split(path.delimiter).filter(Boolean),
+    user: setting(env, 'PIPEWRIGHT_USER')?.trim() || undefined,
   };
 }
 

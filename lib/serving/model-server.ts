@@ -56,9 +56,19 @@ export class ModelServer {
     this.models.clear();
   }
 
-  /** Loads every production version that is not loaded yet; returns what is served now. */
+  /**
+   * Loads every production version that is not loaded yet; returns what is served now. A version
+   * that cannot be loaded (its artifacts gone, a foreign format) is reported on stderr and skipped,
+   * so one broken model does not keep the others from being served.
+   */
   async reloadAll(): Promise<Array<{ name: string; version: number }>> {
-    for (const row of await productionModels(this.pool)) await this.ensureLoaded(row);
+    for (const row of await productionModels(this.pool)) {
+      try {
+        await this.ensureLoaded(row);
+      } catch (err) {
+        console.error(`model server: cannot load ${row.name} v${row.version} (${row.modelUri}): ${(err as Error).message}; not serving it`);
+      }
+    }
     return [...this.models.values()].map((m) => ({ name: m.row.name, version: m.row.version }));
   }
 

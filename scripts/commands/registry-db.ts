@@ -34,10 +34,8 @@ export async function withRegistry<T>(work: (registry: RegistryConnection) => Pr
 
 /** Who the history records for a change made from the CLI: user:<PIPEWRIGHT_USER, else the login name>. */
 export function cliActor(): string {
-  // PIPEWRIGHT_USER names the person behind a shared service account; it belongs in lib/config.ts,
-  // which this change does not own (noted for its owner), hence the one direct read.
-  // eslint-disable-next-line no-restricted-properties
-  const named = process.env.PIPEWRIGHT_USER?.trim();
+  // PIPEWRIGHT_USER names the person behind a shared service account.
+  const named = loadConfig().user;
   if (named) return `user:${named}`;
   try {
     return `user:${os.userInfo().username}`;
