@@ -37,6 +37,11 @@ export interface RowsTry {
   /** (b) only: the shards' scoring, then the merge. */
   scoreSeconds?: number;
   mergeSeconds?: number;
+  /**
+   * Per scoring task, seconds from asking for it to its first scored batch: the thread's start,
+   * TensorFlow.js's, the model's load. The pipeline pays it once per evaluateShard activity.
+   */
+  startupSeconds: number[];
   loadAverage: number;
 }
 
@@ -47,9 +52,18 @@ export interface RowsResult {
   backend: string;
   model: { type: string; hidden: number[]; trainedBatches: number; trainSamples: number };
   /** (a): the fastest try, every try in `tries`. */
-  single: { seconds: number; rowsPerSec: number; tries: RowsTry[]; metrics: EvaluationMetrics };
+  single: { seconds: number; rowsPerSec: number; startupSeconds: number; tries: RowsTry[]; metrics: EvaluationMetrics };
   /** (b): the fastest try (scoring + merge), every try in `tries`. */
-  sharded: { seconds: number; rowsPerSec: number; scoreSeconds: number; mergeSeconds: number; tries: RowsTry[]; metrics: EvaluationMetrics };
+  sharded: {
+    seconds: number;
+    rowsPerSec: number;
+    scoreSeconds: number;
+    mergeSeconds: number;
+    /** The median over the fastest try's tasks of RowsTry.startupSeconds. */
+    startupSeconds: number;
+    tries: RowsTry[];
+    metrics: EvaluationMetrics;
+  };
   /** (b) with one task at a time (when `threads` > 1): separates the tasks' own cost from running them side by side. */
   shardedOneThread?: RowsResult['sharded'];
   /** sharded rows/s over single rows/s. */
@@ -90,6 +104,19 @@ async function trainModel(options: RowsOptions, artifactRoot: string): Promise<{
 
 const aucOf = (m: EvaluationMetrics): number => binaryMetricsOf(m).auc;
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Runs `start` with a progress callback; also returns the seconds until its first progress report. */
+async function timedToFirstProgress<T>(start: (onProgress: () => void) => Promise<T>): Promise<{ value: T; startupSeconds: number }> {
+  const t = performance.now();
+  let first: number | undefined;
+  const value = await start(() => (first ??= performance.now()));
+  return { value, startupSeconds: ((first ?? performance.now()) - t) / 1000 };
+}
+
 export async function measureEvaluationRows(options: RowsOptions): Promise<RowsResult> {
   const { data, log } = options;
   const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'pipewright-bench-evaluation-'));
@@ -105,34 +132,41 @@ export async function measureEvaluationRows(options: RowsOptions): Promise<RowsR
       const loadAverage = os.loadavg()[0]!;
       const scored = await measure(() =>
         inParallel(data.shards, threads, (shard) =>
-          runInThread('evaluateShard', { artifactRoot, model, transform: data.transform, shard, slices: [] }, () => undefined),
+          timedToFirstProgress((onProgress) => runInThread('evaluateShard', { artifactRoot, model, transform: data.transform, shard, slices: [] }, onProgress)),
         ),
       );
-      const states: MetricStateRef[] = scored.value.map(({ backend: _backend, ...state }) => state);
+      const states: MetricStateRef[] = scored.value.map(({ value: { backend: _backend, ...state } }) => state);
+      const startupSeconds = scored.value.map((t) => t.startupSeconds);
       const merged = await measure(() => runInThread('mergeEvaluation', { artifactRoot, transform: data.transform, states, slices: [] }, () => undefined));
       const seconds = scored.seconds + merged.seconds;
       log(
         `  (b) evaluateShard × ${data.shards.length} on ${threads} thread${threads === 1 ? '' : 's'} + merge: ${seconds.toFixed(2)} s (merge ${merged.seconds.toFixed(2)} s), ` +
-          `${Math.round(testRows / seconds).toLocaleString('en-US')} rows/s, AUC ${aucOf(merged.value.metrics).toFixed(6)}`,
+          `${Math.round(testRows / seconds).toLocaleString('en-US')} rows/s, AUC ${aucOf(merged.value.metrics).toFixed(6)}, ` +
+          `to first batch ${startupSeconds.map((x) => x.toFixed(2)).join(', ')} s`,
       );
-      return { seconds, scoreSeconds: scored.seconds, mergeSeconds: merged.seconds, loadAverage, metrics: merged.value.metrics };
+      return { seconds, scoreSeconds: scored.seconds, mergeSeconds: merged.seconds, startupSeconds, loadAverage, metrics: merged.value.metrics };
     };
     for (let i = 0; i < options.repeats; i++) {
       const loadA = os.loadavg()[0]!;
-      const a = await measure(() => runInThread('evaluateModel', { model, transform: data.transform, shards: data.shards }, () => undefined));
-      singleTries.push({ seconds: a.seconds, loadAverage: loadA, metrics: a.value, backend: a.value.backend });
+      const a = await measure(() =>
+        timedToFirstProgress((onProgress) => runInThread('evaluateModel', { model, transform: data.transform, shards: data.shards }, onProgress)),
+      );
+      const single = a.value.value;
+      singleTries.push({ seconds: a.seconds, startupSeconds: [a.value.startupSeconds], loadAverage: loadA, metrics: single, backend: single.backend });
       log(
-        `  (a) evaluateModel, 1 thread: ${a.seconds.toFixed(2)} s, ${Math.round(testRows / a.seconds).toLocaleString('en-US')} rows/s, AUC ${aucOf(a.value).toFixed(6)}`,
+        `  (a) evaluateModel, 1 thread: ${a.seconds.toFixed(2)} s, ${Math.round(testRows / a.seconds).toLocaleString('en-US')} rows/s, AUC ${aucOf(single).toFixed(6)}, ` +
+          `to first batch ${a.value.startupSeconds.toFixed(2)} s`,
       );
       shardedTries.push(await sharded(options.threads));
       // The same tasks one at a time: what the per-task start-up costs, apart from running side by side.
       if (options.threads > 1) oneThreadTries.push(await sharded(1));
     }
     const fastest = <T extends RowsTry>(tries: T[]): T => tries.reduce((x, y) => (y.seconds < x.seconds ? y : x));
-    const strip = ({ seconds, scoreSeconds, mergeSeconds, loadAverage }: RowsTry): RowsTry => ({
+    const strip = ({ seconds, scoreSeconds, mergeSeconds, startupSeconds, loadAverage }: RowsTry): RowsTry => ({
       seconds,
       ...(scoreSeconds !== undefined ? { scoreSeconds } : {}),
       ...(mergeSeconds !== undefined ? { mergeSeconds } : {}),
+      startupSeconds,
       loadAverage,
     });
     const summary = (tries: Array<RowsTry & { metrics: EvaluationMetrics }>): RowsResult['sharded'] => {
@@ -142,12 +176,19 @@ export async function measureEvaluationRows(options: RowsOptions): Promise<RowsR
         rowsPerSec: testRows / b.seconds,
         scoreSeconds: b.scoreSeconds!,
         mergeSeconds: b.mergeSeconds!,
+        startupSeconds: median(b.startupSeconds),
         tries: tries.map(strip),
         metrics: b.metrics,
       };
     };
     const a = fastest(singleTries);
-    const single = { seconds: a.seconds, rowsPerSec: testRows / a.seconds, tries: singleTries.map(strip), metrics: a.metrics };
+    const single = {
+      seconds: a.seconds,
+      rowsPerSec: testRows / a.seconds,
+      startupSeconds: a.startupSeconds[0]!,
+      tries: singleTries.map(strip),
+      metrics: a.metrics,
+    };
     const b = summary(shardedTries);
     const b1 = oneThreadTries.length ? summary(oneThreadTries) : undefined;
     const auc = { single: aucOf(single.metrics), sharded: aucOf(b.metrics), difference: aucOf(b.metrics) - aucOf(single.metrics) };

@@ -40,9 +40,30 @@ export interface StrategyRun {
   failed: number;
   /** Epochs trained over all trials (the compute). */
   epochs: number;
+  /**
+   * CPU seconds of the gpu pool processes during the search: the compute also where epochs do not
+   * count it (an epoch a stopped trial had begun runs on until its task hears of the cancellation).
+   */
+  gpuCpuSeconds: number;
   finishedPerHour: number;
   best: { trial: string; metric: number; params: Record<string, unknown> };
   trials: Array<Pick<TrialSummary, 'trial' | 'params' | 'status' | 'epochs' | 'metric' | 'metricByEpoch'>>;
+}
+
+export interface EqualCompute {
+  trials: number;
+  best: number | null;
+  bestTrial: string | null;
+}
+
+/** The best completed trial among the first `n` of a run (trial order: the order they were sampled and started). */
+function bestOfFirst(run: StrategyRun, n: number): EqualCompute {
+  let best: { metric: number; trial: string } | null = null;
+  for (const t of run.trials.slice(0, n)) {
+    if (t.status !== 'completed' || t.metric === null) continue;
+    if (!best || (run.higherIsBetter ? t.metric > best.metric : t.metric < best.metric)) best = { metric: t.metric, trial: t.trial };
+  }
+  return { trials: n, best: best?.metric ?? null, bestTrial: best?.trial ?? null };
 }
 
 export interface SearchBenchResult {
@@ -57,7 +78,9 @@ export interface SearchBenchResult {
   sameTrials: boolean;
   sameTrajectories: boolean;
   /** Random at ASHA's compute: floor(epochs_asha / maxResource) full trials, the best metric among the first that many. */
-  randomAtEqualCompute: { trials: number; epochs: number; best: number | null; bestTrial: string | null };
+  randomAtEqualCompute: EqualCompute & { epochs: number };
+  /** The same with compute as gpu pool CPU seconds: floor(cpu_asha / random's CPU seconds per trial) trials. */
+  randomAtEqualGpuCpu: EqualCompute;
 }
 
 function tuningOf(strategy: 'asha' | 'random', o: SearchOptions): TuningSpec {
@@ -77,6 +100,8 @@ async function runSearch(data: StackData, model: ModelSpec, tuning: TuningSpec, 
   const workflowId = `bench-search-${strategy}-${Date.now()}`;
   const loadAverage = os.loadavg()[0]!;
   log(`  hyperparameterSearch ${workflowId}: ${tuning.trials} trials, ${tuning.parallelism} at a time ...`);
+  const gpu = (name: string): boolean => name.startsWith('pool-gpu');
+  const cpuBefore = data.cpuSeconds(gpu);
   const started = performance.now();
   const result: SearchResult = await data.client.workflow.execute<typeof hyperparameterSearch>('hyperparameterSearch', {
     taskQueue: data.queues.orchestrator,
@@ -84,6 +109,7 @@ async function runSearch(data: StackData, model: ModelSpec, tuning: TuningSpec, 
     args: [input],
   });
   const seconds = (performance.now() - started) / 1000;
+  const gpuCpuSeconds = data.cpuSeconds(gpu) - cpuBefore;
   const count = (status: TrialSummary['status']): number => result.trials.filter((t) => t.status === status).length;
   const completed = count('completed');
   const stopped = count('stopped');
@@ -100,12 +126,13 @@ async function runSearch(data: StackData, model: ModelSpec, tuning: TuningSpec, 
     stopped,
     failed: count('failed'),
     epochs,
+    gpuCpuSeconds,
     finishedPerHour: ((completed + stopped) * 3600) / seconds,
     best: { trial: result.best.trial, metric: result.best.metric, params: result.best.params },
     trials: result.trials.map(({ trial, params, status, epochs: e, metric, metricByEpoch }) => ({ trial, params, status, epochs: e, metric, metricByEpoch })),
   };
   log(
-    `  ${strategy}: ${seconds.toFixed(1)} s, ${completed} completed + ${stopped} stopped (${run.failed} failed), ${epochs} epochs, ` +
+    `  ${strategy}: ${seconds.toFixed(1)} s, ${completed} completed + ${stopped} stopped (${run.failed} failed), ${epochs} epochs, gpu pool CPU ${gpuCpuSeconds.toFixed(0)} s, ` +
       `${run.finishedPerHour.toFixed(0)} trials/h, best ${run.metric} ${run.best.metric.toFixed(4)} (trial ${run.best.trial}), load ${loadAverage.toFixed(1)}`,
   );
   return run;
@@ -121,11 +148,8 @@ export async function measureSearch(data: StackData, o: SearchOptions): Promise<
   // Same trial, same seeds, same data: the epochs both trained must report the same metric.
   const sameTrajectories = asha.trials.every((t, i) => t.metricByEpoch.every((m, e) => m === random.trials[i]?.metricByEpoch[e]));
   const n = Math.floor(asha.epochs / o.maxResource);
-  let best: { metric: number; trial: string } | null = null;
-  for (const t of random.trials.slice(0, n)) {
-    if (t.status !== 'completed' || t.metric === null) continue;
-    if (!best || (random.higherIsBetter ? t.metric > best.metric : t.metric < best.metric)) best = { metric: t.metric, trial: t.trial };
-  }
+  const perTrialCpu = random.gpuCpuSeconds / random.trials.length;
+  const nCpu = Number.isFinite(perTrialCpu) && perTrialCpu > 0 ? Math.floor(asha.gpuCpuSeconds / perTrialCpu) : 0;
   const train = data.encoded.reduce((s, e) => s + e.trainRows, 0);
   const validation = data.encoded.reduce((s, e) => s + (e.validationRows ?? 0), 0);
   return {
@@ -138,6 +162,7 @@ export async function measureSearch(data: StackData, o: SearchOptions): Promise<
     runs: [asha, random],
     sameTrials,
     sameTrajectories,
-    randomAtEqualCompute: { trials: n, epochs: n * o.maxResource, best: best?.metric ?? null, bestTrial: best?.trial ?? null },
+    randomAtEqualCompute: { ...bestOfFirst(random, n), epochs: n * o.maxResource },
+    randomAtEqualGpuCpu: bestOfFirst(random, nCpu),
   };
 }

@@ -2,9 +2,9 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { EvaluationMetrics } from './refs';
 import type { SearchSummary } from './tuning';
 
-/** The pipeline's stages, in order. */
-export const STAGES = ['ingest', 'validate', 'transform', 'train', 'evaluate', 'register', 'deploy'] as const;
-export type StageName = (typeof STAGES)[number];
+import { STAGES, type StageName } from './stage-names';
+
+export { STAGES, type StageName };
 
 export interface StageProgress {
   status: 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'skipped';

@@ -2,8 +2,9 @@ import { CancellationScope, patched, upsertMemo, workflowInfo } from '@temporali
 import type { DeployResult, SearchResult, TrainingPipelineInput, TrainingPipelineResult } from '../contracts';
 import { headlineOfFolds, metricsTask, searchSummary, trainingCurves } from './support/evaluation-results';
 import { searchInChild } from './tune/hyperparameter-search';
+import { planTrials } from './tune/sample-trials';
 import { crossValidateInChild } from './evaluate/cross-validate';
-import { blessCandidate, evaluateStage } from './stages/evaluate';
+import { evaluateStage } from './stages/evaluate';
 import { ingestSource } from './stages/ingest';
 import { transformDataset } from './stages/transform';
 import { stageActivities } from './support/stage-activities';
@@ -15,9 +16,11 @@ export const EVALUATION_STATES_PATCH = 'evaluation-states-and-blessing';
 
 /**
  * ingest → validate → transform → train → evaluate → register → deploy: each stage runs as
- * activities on its pool (training as a child workflow) and passes references (URIs, hashes,
- * counts) to the next while the data stays in the artifact store. A worker that dies mid-step loses that step
- * only: Temporal retries it, and training resumes from the last epoch's checkpoint.
+ * activities on its pool and passes references (URIs, hashes, counts) to the next while the data
+ * stays in the artifact store. Training is a child workflow (or a hyperparameter search whose trials
+ * are); cross-validation, when asked for, is a child that trains its folds beside it. Evaluate ends
+ * with the blessing, and only a blessed model is deployed. A worker that dies mid-step loses that
+ * step only: Temporal retries it, and training resumes from its last checkpoint.
  */
 export async function trainingPipeline({ spec, queues, reuseSteps = true }: TrainingPipelineInput): Promise<TrainingPipelineResult> {
   const { workflowId: runId, runId: temporalRunId } = workflowInfo();
@@ -49,7 +52,9 @@ export async function trainingPipeline({ spec, queues, reuseSteps = true }: Trai
     crossValidating?.catch(() => undefined); // awaited (and its failure thrown) in the evaluate stage
 
     let search: SearchResult | undefined;
-    const trained = await tracker.stage('train', spec.model.epochs, 'epochs', async (stage) => {
+    // A search counts trials (shown when it ends); plain training counts epochs as the child reports them.
+    const [trainUnits, trainUnit] = spec.tuning ? [planTrials(spec.tuning).length, 'trials'] : [spec.model.epochs, 'epochs'];
+    const trained = await tracker.stage('train', trainUnits, trainUnit, async (stage) => {
       if (steps.train) {
         stage.setTotal(1);
         stage.reused('trained model', steps.train.runId);
@@ -69,14 +74,11 @@ export async function trainingPipeline({ spec, queues, reuseSteps = true }: Trai
     tracker.update({ trainLoss: losses, backend: model.backend, ...(search ? { search: searchSummary(search) } : {}) });
 
     const perShardStates = patched(EVALUATION_STATES_PATCH);
-    const [evaluation, crossValidation] = await tracker.stage('evaluate', encoded.length + 1 + (crossValidating ? 1 : 0), 'steps', (stage) =>
-      evaluateStage({ spec, model, transform, encoded, steps, computed, queues, perShardStates, crossValidating }, stage),
+    const { evaluation, crossValidation, blessing } = await tracker.stage('evaluate', encoded.length + 1, 'steps', (stage) =>
+      evaluateStage({ spec, modelName, dataset, model, transform, encoded, steps, computed, queues, perShardStates, crossValidating }, stage),
     );
     const { metrics } = evaluation;
     tracker.update({ metrics, ...(crossValidation ? { crossValidation: headlineOfFolds(crossValidation, metricsTask(metrics)) } : {}) });
-
-    // Blessing: the spec's thresholds, against production on the same test rows where they ask for it.
-    const blessing = perShardStates ? await blessCandidate(spec, modelName, metrics, dataset, transform, encoded, queues) : undefined;
     if (blessing) {
       tracker.update({ blessing: { blessed: blessing.blessed, reason: blessing.reason } });
       upsertMemo({ blessing: blessing.reason });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { inStageOrder } from '../../contracts/stage-names';
 import type { RunFinished, RunStarted } from '../../contracts/stages';
 import type { PipelineSpec } from '../spec/pipeline-spec';
 import { PipelineInputError } from '../errors';
@@ -102,7 +103,7 @@ export async function getRun(pool: Pool, runId: string): Promise<RunDetail> {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     metrics: r.metrics,
-    stageSeconds: r.stage_seconds,
+    stageSeconds: r.stage_seconds && inStageOrder(r.stage_seconds),
     dataset,
     model: model ?? null,
   };

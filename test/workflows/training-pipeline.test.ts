@@ -141,6 +141,9 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           // Each shard's test rows into a metric state, in parallel; then one merge.
           'evaluateShard',
           'mergeEvaluation',
+          // examples/flights.json asks for importance, and a blessing against production.
+          'permutationImportance',
+          'productionBaseline',
           'registerModel',
           'deployModel',
           'recordRunFinished',
@@ -259,6 +262,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           'ingestPartition',
           'checkDataset',
           'applyTransform',
+          'productionBaseline', // the blessing compares with production even when the evaluation is reused
           'registerModel',
           'deployModel',
           'recordRunFinished',
@@ -375,7 +379,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
           validate: ['done', 1, 1, 'checks'],
           transform: ['done', 4, 4, 'shards'], // fit + one per shard
           train: ['done', 2, 2, 'epochs'],
-          evaluate: ['done', 4, 4, 'steps'], // one per shard + the merge
+          evaluate: ['done', 5, 5, 'steps'], // one per shard, the merge, the blessing
           register: ['done', 1, 1, 'versions'],
           deploy: ['done', 1, 1, 'deployments'],
         });

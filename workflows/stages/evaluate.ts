@@ -25,6 +25,8 @@ import type { StageHandle } from '../support/stage-tracker';
 
 export interface EvaluateStageInput {
   spec: PipelineSpec;
+  modelName: string;
+  dataset: DatasetRef;
   model: ModelRef;
   transform: TransformRef;
   encoded: EncodedShardRef[];
@@ -32,21 +34,36 @@ export interface EvaluateStageInput {
   /** The run's computed steps, for the step cache: the evaluation is added to it. */
   computed: StepEntry[];
   queues: PoolQueues;
-  /** False when replaying a run from before per-shard states: its single evaluation activity. */
+  /** False when replaying a run from before per-shard states: its single evaluation activity, and no blessing. */
   perShardStates: boolean;
-  /** Cross-validation started beside training, awaited as the stage's last step. */
+  /** Cross-validation started beside training, awaited in this stage. */
   crossValidating?: Promise<CrossValidationResult>;
+}
+
+export interface EvaluateStageResult {
+  evaluation: EvaluationOutcome;
+  crossValidation?: CrossValidationResult;
+  blessing?: Blessing;
 }
 
 /**
  * The evaluate stage: the candidate's metrics, report and importance (or the step cache's), then
- * cross-validation's figures when the spec asks for folds.
+ * cross-validation's figures when the spec asks for folds, then the blessing (with production
+ * scored on the same rows when a threshold compares with it). Units: the shards and the merge (one
+ * when reused), the folds, the blessing.
  */
-export async function evaluateStage(input: EvaluateStageInput, stage: StageHandle): Promise<readonly [EvaluationOutcome, CrossValidationResult | undefined]> {
-  const evaluated = await evaluateCandidate(input, stage);
-  const cv = input.crossValidating ? await input.crossValidating : undefined;
-  if (cv) stage.tick();
-  return [evaluated, cv] as const;
+export async function evaluateStage(input: EvaluateStageInput, stage: StageHandle): Promise<EvaluateStageResult> {
+  stage.setTotal((input.steps.evaluate ? 1 : input.encoded.length + 1) + (input.crossValidating ? 1 : 0) + (input.perShardStates ? 1 : 0));
+  const evaluation = await evaluateCandidate(input, stage);
+  const crossValidation = input.crossValidating ? await input.crossValidating : undefined;
+  if (crossValidation) stage.tick();
+  let blessing: Blessing | undefined;
+  if (input.perShardStates) {
+    const { spec, modelName, dataset, transform, encoded, queues } = input;
+    blessing = await blessCandidate(spec, modelName, evaluation.metrics, dataset, transform, encoded, queues);
+    stage.tick();
+  }
+  return { evaluation, ...(crossValidation ? { crossValidation } : {}), ...(blessing ? { blessing } : {}) };
 }
 
 /** The evaluate step's result; runs before per-shard states have no report. */

@@ -108,8 +108,11 @@ export function sliceChart(slice: SliceReport, task: Task, overall: number | nul
     mark: { type: 'text' as const, align: 'left' as const, dx: 4, fontSize: 10, color: inside ? 'white' : COLORS.text },
     encoding: { y, x: { ...x, field: inside ? 'zero' : 'at' }, text: { field: 'label', type: 'nominal' as const } },
   });
+  const frame = chartFrame(`${metric.label} by ${slice.feature}`, `top values by test rows${others}${overall === null ? '' : '; dashed: all rows'}`);
   return {
-    ...chartFrame(`${metric.label} by ${slice.feature}`, `top values by test rows${others}${overall === null ? '' : '; dashed: all rows'}`),
+    ...frame,
+    // Each bar keeps room for its label: many values make a taller chart, not thinner bars.
+    height: Math.max(frame.height, 16 * rows.length),
     layer: [
       { data: { values: rows }, mark: { type: 'bar', color: COLORS.primary, opacity: 0.85, cornerRadiusEnd: 2 }, encoding: { y, x } },
       { ...label(true), data: { values: rows.filter((r) => r.inside).map((r) => ({ ...r, zero: 0 })) } },

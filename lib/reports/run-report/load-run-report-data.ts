@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { inStageOrder } from '../../../contracts/stage-names';
 import type { Blessing, ImportanceResult } from '../../../contracts/evaluation';
 import type { EvaluationMetrics } from '../../../contracts/refs';
 import type { CrossValidationResult } from '../../../contracts/cross-validation';
@@ -76,7 +77,7 @@ export async function loadRunReportData(pool: Pool, runId: string): Promise<RunR
     status: run.status,
     startedAt: run.started_at.toISOString(),
     finishedAt: run.finished_at?.toISOString() ?? null,
-    stageSeconds: run.stage_seconds ?? {},
+    stageSeconds: inStageOrder(run.stage_seconds ?? {}),
     spec: summarizeSpec(run.spec),
     metrics: run.metrics && !('error' in run.metrics) ? run.metrics : null,
     problems,
