@@ -18,7 +18,16 @@ export async function findProductionBaseline(pool: Pool, name: string, dataset: 
   const row = await productionVersion(pool, name);
   if (!row) return { none: true };
   const transform: TransformRef = { uri: row.transformUri, sha256: row.transformSha256, bytes: 0, inputDim: 0, trainRows: 0 };
-  const [baseline, current] = await Promise.all([readTransform(transform), readTransform(candidate)]);
+  const current = await readTransform(candidate);
+  let baseline: FittedTransformV2;
+  try {
+    baseline = await readTransform(transform);
+  } catch (err) {
+    // Its artifacts were removed (or the store moved): it cannot be scored, which is not this run's failure.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { incomparable: { version: row.version, reason: `its transform ${row.transformUri} is gone from the artifact store` } };
+    throw err;
+  }
   const reason = (await missingColumns(baseline, dataset)) ?? labelDifference(baseline.label, current.label);
   if (reason) return { incomparable: { version: row.version, reason } };
   const model: ModelRef = {

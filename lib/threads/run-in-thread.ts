@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { REUSABLE_THREAD_TASKS, type ThreadMessage, type ThreadRequest, type ThreadTaskInput, type ThreadTaskName, type ThreadTaskOutput } from './tasks';
+import { THREAD_REUSE_GROUP, type ThreadMessage, type ThreadRequest, type ThreadTaskInput, type ThreadTaskName, type ThreadTaskOutput } from './tasks';
 
 /** An error thrown inside a task thread, with its original name (e.g. PipelineInputError) kept. */
 export class ThreadTaskError extends Error {
@@ -12,15 +12,19 @@ export class ThreadTaskError extends Error {
 }
 
 /**
- * Task threads are kept and reused: starting one and loading Arrow and pg into it cost ~130 ms
- * per data activity. A thread runs one task at a time; idle ones do not keep the process alive.
- * A thread whose task is cancelled, or that dies, or that ran a model task (see
- * REUSABLE_THREAD_TASKS), is terminated and never reused.
+ * Task threads are kept and reused within their group (THREAD_REUSE_GROUP): starting one and
+ * loading Arrow and pg into it cost ~130 ms per data activity, and a model task's thread also
+ * initialises TensorFlow.js. A thread runs one task at a time; idle ones do not keep the process
+ * alive. A thread whose task is cancelled, or that dies, or whose task has no group (training), is
+ * terminated and never reused.
  */
-const idle: Worker[] = [];
+type ReuseGroup = NonNullable<(typeof THREAD_REUSE_GROUP)[ThreadTaskName]>;
+const idleByGroup = new Map<ReuseGroup, Worker[]>();
 let nextId = 1;
 
-function takeThread(): Worker {
+function takeThread(group: ReuseGroup | undefined): Worker {
+  const idle = group ? (idleByGroup.get(group) ?? []) : [];
+  if (group) idleByGroup.set(group, idle);
   const reused = idle.pop();
   if (reused) {
     reused.ref();
@@ -41,9 +45,9 @@ function takeThread(): Worker {
   return worker;
 }
 
-function releaseThread(worker: Worker): void {
+function releaseThread(worker: Worker, group: ReuseGroup): void {
   worker.unref();
-  idle.push(worker);
+  idleByGroup.get(group)!.push(worker);
 }
 
 /**
@@ -58,8 +62,8 @@ export function runInThread<N extends ThreadTaskName>(
   signal?: AbortSignal,
 ): Promise<ThreadTaskOutput<N>> {
   return new Promise((resolve, reject) => {
-    const reusable = REUSABLE_THREAD_TASKS.has(task);
-    const worker = takeThread();
+    const group = THREAD_REUSE_GROUP[task];
+    const worker = takeThread(group);
     const id = nextId++;
     let settled = false;
     const finish = (reuse: boolean, fn: () => void): void => {
@@ -69,7 +73,7 @@ export function runInThread<N extends ThreadTaskName>(
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
-      if (reuse) releaseThread(worker);
+      if (reuse && group) releaseThread(worker, group);
       else void worker.terminate();
       fn();
     };
@@ -77,8 +81,8 @@ export function runInThread<N extends ThreadTaskName>(
     const onMessage = (message: ThreadMessage): void => {
       if (message.id !== id) return;
       if (message.type === 'progress') onProgress(message.value, message.details);
-      else if (message.type === 'done') finish(reusable, () => resolve(message.result as ThreadTaskOutput<N>));
-      else finish(reusable, () => reject(new ThreadTaskError(message.name, message.message, message.stack)));
+      else if (message.type === 'done') finish(true, () => resolve(message.result as ThreadTaskOutput<N>));
+      else finish(true, () => reject(new ThreadTaskError(message.name, message.message, message.stack)));
     };
     const onError = (err: Error): void => finish(false, () => reject(err));
     const onExit = (code: number): void => finish(false, () => reject(new Error(`${task} thread exited with code ${code} before finishing`)));

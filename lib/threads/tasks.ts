@@ -20,18 +20,24 @@ export const THREAD_TASKS = {
 export type ThreadTaskName = keyof typeof THREAD_TASKS;
 
 /**
- * Tasks whose thread may run another task afterwards. TensorFlow.js keeps process-wide state
- * (unique layer and variable names, registered variables) that would make a checkpoint's bytes
- * depend on what the thread ran before, so model tasks always get a fresh thread.
+ * Which tasks may share a thread: those of one group run one after another in a kept thread; a
+ * task of no group gets a fresh thread, used once. TensorFlow.js keeps process-wide state (unique
+ * layer and variable names, registered variables) that would make a checkpoint's bytes depend on
+ * what the thread ran before, so training tasks never share. Evaluation only reads models and
+ * scores rows, which that state does not change, so evaluation tasks share threads among
+ * themselves (and keep the backend initialised), never with data or training tasks.
  */
-export const REUSABLE_THREAD_TASKS: ReadonlySet<ThreadTaskName> = new Set([
-  'ingestPartition',
-  'fitTransform',
-  'applyTransform',
-  'planTraining',
-  'mergeEvaluation',
-  'planFolds',
-]);
+export const THREAD_REUSE_GROUP: Readonly<Partial<Record<ThreadTaskName, 'data' | 'evaluation'>>> = {
+  ingestPartition: 'data',
+  fitTransform: 'data',
+  applyTransform: 'data',
+  planTraining: 'data',
+  planFolds: 'data',
+  mergeEvaluation: 'data',
+  evaluateShard: 'evaluation',
+  permutationImportance: 'evaluation',
+};
+
 type TaskFn<N extends ThreadTaskName> = Awaited<ReturnType<(typeof THREAD_TASKS)[N]>>;
 export type ThreadTaskInput<N extends ThreadTaskName> = Parameters<TaskFn<N>>[0];
 export type ThreadTaskOutput<N extends ThreadTaskName> = Awaited<ReturnType<TaskFn<N>>>;
