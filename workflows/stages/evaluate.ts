@@ -104,14 +104,6 @@ export async function blessCandidate(
   return judgeBlessing(metricsTask(metrics), spec.evaluation?.blessing?.thresholds ?? [], metrics, baseline);
 }
 
-/** What evaluating the candidate gives: its metrics, the full report and (when asked) permutation importance. */
-export interface CandidateEvaluation {
-  metrics: EvaluationMetrics;
-  backend: string;
-  report: ArtifactRef;
-  importance?: ImportanceResult;
-}
-
 /**
  * Scores each shard's test rows on the eval pool in parallel, each into a mergeable metric state,
  * and merges the states in partition order into the metrics and the report (curves, thresholds,
