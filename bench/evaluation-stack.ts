@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
+import { benchStackConfig } from './bench-stack-config';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { poolQueues, WORKER_POOLS, type DatasetRef, type EncodedShardRef, type PoolQueues, type TransformRef, type ValidatedDataset } from '../contracts';
-import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
@@ -70,20 +70,7 @@ export function activityResults<T>(events: readonly EventLike[], type: string): 
  * is interrupted.
  */
 export async function withEvaluationStack<T>(spec: PipelineSpec, options: EvaluationStackOptions, body: (data: StackData) => Promise<T>): Promise<T> {
-  const port = (base: number): string => String(base + options.portOffset);
-  // Its own home and ports, and nothing of a stack this shell may point at.
-  const config = loadConfig({
-    ...process.env,
-    PIPEWRIGHT_HOME: options.home,
-    PIPEWRIGHT_TEMPORAL_PORT: port(7233),
-    PIPEWRIGHT_TEMPORAL_UI_PORT: port(8233),
-    PIPEWRIGHT_POSTGRES_PORT: port(5433),
-    PIPEWRIGHT_SERVE_PORT: port(8501),
-    PIPEWRIGHT_SERVE_URL: `http://127.0.0.1:${port(8501)}`,
-    PIPEWRIGHT_TEMPORAL_UI_URL: undefined,
-    TEMPORAL_ADDRESS: undefined,
-    DATABASE_URL: undefined,
-  });
+  const config = benchStackConfig(options.home, options.portOffset);
   // Runs here never reuse a step, so earlier runs' shards and checkpoints can go.
   rmSync(path.join(config.home, 'artifacts'), { recursive: true, force: true });
   options.log(

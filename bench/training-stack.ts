@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
+import { benchStackConfig } from './bench-stack-config';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WORKER_POOLS, type TrainModelResult } from '../contracts';
-import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { ensureFlightsTable } from '../lib/data/flights-loader';
 import { binaryMetricsOf } from '../lib/evaluation/metrics-summary';
@@ -65,21 +65,7 @@ export interface StackOptions {
 
 /** One stack with `gpuProcesses` gpu processes; each case that fits it is run in turn. */
 export async function measureOnStack(spec: PipelineSpec, gpuProcesses: number, workers: number[], options: StackOptions): Promise<StackRun[]> {
-  const port = (base: number): string => String(base + options.portOffset);
-  // Its own home and ports, and nothing of a stack this shell may point at.
-  const config = loadConfig({
-    ...process.env,
-    PIPEWRIGHT_HOME: options.home,
-    PIPEWRIGHT_TEMPORAL_PORT: port(7233),
-    PIPEWRIGHT_TEMPORAL_UI_PORT: port(8233),
-    PIPEWRIGHT_POSTGRES_PORT: port(5433),
-    PIPEWRIGHT_SERVE_PORT: port(8501),
-    PIPEWRIGHT_SERVE_URL: `http://127.0.0.1:${port(8501)}`,
-    PIPEWRIGHT_TEMPORAL_UI_URL: undefined,
-    TEMPORAL_ADDRESS: undefined,
-    DATABASE_URL: undefined,
-    PIPEWRIGHT_GPU_WORKERS: String(gpuProcesses),
-  });
+  const config = benchStackConfig(options.home, options.portOffset, { PIPEWRIGHT_GPU_WORKERS: String(gpuProcesses) });
   // Runs here never reuse a step, so earlier runs' shards and checkpoints (tens of MB each) can go.
   rmSync(path.join(config.home, 'artifacts'), { recursive: true, force: true });
   options.log(`starting a stack in ${config.home} (Temporal :${config.temporalPort}, PostgreSQL :${config.postgresPort}) with ${gpuProcesses} gpu processes`);
