@@ -1,21 +1,6 @@
 import { accuracy, classificationMetrics, logLoss, rocAuc } from '../../lib/evaluation/classification-metrics';
 import { mulberry32 } from '../../lib/random';
-
-/** The definition of AUC: P(score of a random positive > score of a random negative), ties counting half. */
-function bruteForceAuc(labels: number[], scores: number[]): number {
-  let pairs = 0;
-  let wins = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 1) continue;
-    for (let j = 0; j < labels.length; j++) {
-      if (labels[j] !== 0) continue;
-      pairs++;
-      if (scores[i]! > scores[j]!) wins += 1;
-      else if (scores[i] === scores[j]) wins += 0.5;
-    }
-  }
-  return wins / pairs;
-}
+import { bruteForceAuc } from './fixtures/brute-force-auc';
 
 describe('rocAuc', () => {
   test('matches the pairwise definition on random data with many ties', () => {

@@ -15,6 +15,7 @@ import {
 import { absoluteErrorQuantiles, type RegressionState } from '../../lib/evaluation/states/regression-state';
 import type { MulticlassState } from '../../lib/evaluation/states/multiclass-state';
 import { mulberry32 } from '../../lib/random';
+import { bruteForceAuc } from './fixtures/brute-force-auc';
 
 /**
  * The metric states against brute force: every binary figure from its definition on small data
@@ -42,21 +43,7 @@ function binaryRows(random: () => number, n: number, levels: number, positiveSha
 
 const stateOf = (r: BinaryRows): BinaryState => binaryStateOf(Float32Array.from(r.scores), Float32Array.from(r.labels), r.labels.length);
 
-/** P(score of a random positive > score of a random negative), ties counting ½: every pair. */
-function bruteAuc({ labels, scores }: BinaryRows): number {
-  let pairs = 0;
-  let wins = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 1) continue;
-    for (let j = 0; j < labels.length; j++) {
-      if (labels[j] !== 0) continue;
-      pairs++;
-      if (scores[i]! > scores[j]!) wins += 1;
-      else if (scores[i] === scores[j]) wins += 0.5;
-    }
-  }
-  return wins / pairs;
-}
+const bruteAuc = ({ labels, scores }: BinaryRows): number => bruteForceAuc(labels, scores);
 
 /** scikit-learn's average_precision_score, naively: Σ (R_n − R_{n−1}) P_n over distinct thresholds, highest first. */
 function bruteAp({ labels, scores }: BinaryRows): number {

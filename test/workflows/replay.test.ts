@@ -73,6 +73,13 @@ const activityCounts = (h: JsonHistory): Record<string, number> => {
 
 let workflowBundle: WorkflowBundleWithSourceMap;
 
+/** Replays the histories together; each must replay without an error (a determinism violation or another). */
+async function expectReplays(histories: Array<{ workflowId: string; history: ReturnType<typeof historyFromJSON> }>): Promise<void> {
+  const results: Array<{ workflowId: string; error: unknown }> = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+  expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+}
+
 beforeAll(async () => {
   quietRuntime();
   workflowBundle = await bundleWorkflows();
@@ -115,12 +122,7 @@ describe('recorded histories of a real flights run from before data-parallel tra
       { workflowId: pipelineId, history: historyFromJSON(pipelineJson) },
       { workflowId: trainId, history: historyFromJSON(trainJson) },
     ];
-    const results: Array<{ workflowId: string; error: unknown }> = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
-    expect(results).toEqual([
-      { workflowId: pipelineId, error: undefined },
-      { workflowId: trainId, error: undefined },
-    ]);
+    await expectReplays(histories);
   });
 
   test('a training history without the patch marker replays epoch by epoch also when its spec has model.parallelism', async () => {
@@ -163,12 +165,7 @@ describe('recorded histories of a real flights run training in data-parallel rou
       { workflowId: current.pipelineId, history: historyFromJSON(current.pipeline) },
       { workflowId: current.trainId, history: historyFromJSON(current.train) },
     ];
-    const results: Array<{ workflowId: string; error: unknown }> = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
-    expect(results).toEqual([
-      { workflowId: current.pipelineId, error: undefined },
-      { workflowId: current.trainId, error: undefined },
-    ]);
+    await expectReplays(histories);
   });
 });
 
@@ -215,12 +212,7 @@ describe('recorded histories of a real flights run with per-shard evaluation, im
       { workflowId: today.pipelineId, history: historyFromJSON(today.pipeline) },
       { workflowId: today.trainId, history: historyFromJSON(today.train) },
     ];
-    const results: Array<{ workflowId: string; error: unknown }> = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
-    expect(results).toEqual([
-      { workflowId: today.pipelineId, error: undefined },
-      { workflowId: today.trainId, error: undefined },
-    ]);
+    await expectReplays(histories);
   });
 });
 
@@ -245,8 +237,6 @@ describe('recorded histories of the tuned flights example: an ASHA search and 3-
       { workflowId: `${pipelineId}-search`, history: historyFromJSON(tuned.search) },
       { workflowId: `${pipelineId}-cv`, history: historyFromJSON(tuned.cv) },
     ];
-    const results: Array<{ workflowId: string; error: unknown }> = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
-    expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+    await expectReplays(histories);
   });
 });
