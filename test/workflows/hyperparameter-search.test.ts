@@ -66,7 +66,7 @@ interface Load {
  * and epoch; trainShards takes `trainMs` and counts the trials training at once; `fail` decides,
  * per learning rate, that a trial's training fails (not retried).
  */
-function searchFakes(load: Load, trainMs = 20, fail: (learningRate: number) => boolean = () => false): FakeOptions {
+function searchFakes(load: Load, trainMs = 20, fail: (learningRate: number) => boolean = () => false, awaitTrials = 0): FakeOptions {
   return {
     around: {
       trainShards: async (call, next) => {
@@ -76,6 +76,9 @@ function searchFakes(load: Load, trainMs = 20, fail: (learningRate: number) => b
         load.running.set(trial, (load.running.get(trial) ?? 0) + 1);
         load.maxTrials = Math.max(load.maxTrials, load.running.size);
         try {
+          // Until `awaitTrials` trials have trained at once, a call waits for the others (at most 5 s):
+          // on a busy machine 20 ms of training could end before the next trial's first call begins.
+          for (const deadline = Date.now() + 5_000; load.maxTrials < awaitTrials && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
           await new Promise((r) => setTimeout(r, trainMs));
           return await next();
         } finally {
@@ -141,7 +144,8 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     // Epochs of 50 ms, so a stop lands while the epoch after the rung is still training.
     const fakes = (load: Load): FakeOptions => searchFakes(load, 50);
     const asha = await search({ strategy: 'asha', trials: 9, parallelism: 3, seed: 5, space, asha: { gracePeriod: 1, reductionFactor: 3 } }, fakes);
-    const random = await search({ strategy: 'random', trials: 9, parallelism: 3, seed: 5, space }, fakes);
+    // Random waits (at most 5 s) until 3 trials train at once, so that the limit is reached whatever the machine's load.
+    const random = await search({ strategy: 'random', trials: 9, parallelism: 3, seed: 5, space }, (load) => searchFakes(load, 50, () => false, 3));
 
     // The same seed samples the same trials.
     expect(asha.result.trials.map((t) => t.params)).toEqual(random.result.trials.map((t) => t.params));
@@ -186,11 +190,14 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
   });
 
   test('grid: every combination as a trial child with its id, summary and memo; at most `parallelism` at once; the trial model has the parameters', async () => {
-    const { result, calls, load, searchId } = await search({
-      strategy: 'grid',
-      parallelism: 2,
-      space: { learningRate: { choice: [0.1, 0.01] }, hidden: { choice: [[8], [16, 8]] } },
-    });
+    const { result, calls, load, searchId } = await search(
+      {
+        strategy: 'grid',
+        parallelism: 2,
+        space: { learningRate: { choice: [0.1, 0.01] }, hidden: { choice: [[8], [16, 8]] } },
+      },
+      (load) => searchFakes(load, 20, () => false, 2),
+    );
     const params = [
       { learningRate: 0.1, hidden: [8] },
       { learningRate: 0.1, hidden: [16, 8] },
