@@ -50,6 +50,19 @@ export interface PipewrightConfig {
   executablePath: string[];
   /** Who registry changes made from the CLI are recorded as (PIPEWRIGHT_USER), when a login name would not say. */
   user: string | undefined;
+  /** The model server's request handling. */
+  serving: {
+    /** Rows per forward pass at most when concurrent requests are batched (PIPEWRIGHT_SERVE_BATCH_ROWS; 1 turns batching off). */
+    maxBatchRows: number;
+    /** Milliseconds a batch that is not full waits for more requests (PIPEWRIGHT_SERVE_BATCH_WAIT_MS; 0: no timer). */
+    maxBatchWaitMs: number;
+    /** Log every prediction to PostgreSQL for monitoring (PIPEWRIGHT_PREDICTION_LOG=off turns it off). */
+    predictionLog: boolean;
+  };
+  /** pino level for the model server and the pools' JSON logs (PIPEWRIGHT_LOG_LEVEL; default info). */
+  logLevel: string;
+  /** Port of this pool process's Prometheus endpoint for the Temporal SDK's worker metrics (PIPEWRIGHT_WORKER_METRICS_PORT; none when unset). */
+  workerMetricsPort: number | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -68,6 +81,30 @@ function portFromEnv(env: Env, name: string, fallback: number): number {
     throw new Error(`${name}=${raw} is not a valid port number; set it to an integer between 1 and 65535 or unset it.`);
   }
   return value;
+}
+
+function nonNegativeFromEnv(env: Env, name: string, fallback: number): number {
+  const raw = setting(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${raw} is not a number of 0 or more; set it to one, or unset it.`);
+  return value;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logLevelFromEnv(env: Env): string {
+  const raw = setting(env, 'PIPEWRIGHT_LOG_LEVEL') ?? 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw;
+  throw new Error(`PIPEWRIGHT_LOG_LEVEL=${raw} is not one of ${LOG_LEVELS.join(', ')}.`);
+}
+
+function switchFromEnv(env: Env, name: string, fallback: boolean): boolean {
+  const raw = setting(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new Error(`${name}=${raw} is neither on nor off.`);
 }
 
 function countFromEnv(env: Env, name: string, fallback: number): number {
@@ -115,6 +152,13 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     cacheDir: path.resolve(setting(env, 'PIPEWRIGHT_CACHE_DIR') ?? path.join(os.homedir(), '.cache', 'pipewright')),
     executablePath: (setting(env, 'PATH') ?? '').split(path.delimiter).filter(Boolean),
     user: setting(env, 'PIPEWRIGHT_USER')?.trim() || undefined,
+    serving: {
+      maxBatchRows: countFromEnv(env, 'PIPEWRIGHT_SERVE_BATCH_ROWS', 256),
+      maxBatchWaitMs: nonNegativeFromEnv(env, 'PIPEWRIGHT_SERVE_BATCH_WAIT_MS', 0),
+      predictionLog: switchFromEnv(env, 'PIPEWRIGHT_PREDICTION_LOG', true),
+    },
+    logLevel: logLevelFromEnv(env),
+    workerMetricsPort: setting(env, 'PIPEWRIGHT_WORKER_METRICS_PORT') === undefined ? undefined : portFromEnv(env, 'PIPEWRIGHT_WORKER_METRICS_PORT', 0),
   };
 }
 

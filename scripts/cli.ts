@@ -10,6 +10,7 @@ import { modelsCommand } from './commands/models';
 import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
+import { scheduleCommand } from './commands/schedule';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { upCommand } from './commands/up';
@@ -47,6 +48,12 @@ Usage:
   pipewright schema <pipeline> [--accept <run-id>]
                                        the schema runs are validated against; --accept replaces it with the
                                        one inferred from that run's data, when a change is intended
+  pipewright schedule create <name> --cron "0 3 * * *" <spec.json> [--note "..."] [--paused]
+                                       retrain on a Temporal Schedule (UTC cron; one run at a time, overlap SKIP)
+  pipewright schedule list | describe <name> | pause <name> [--note "..."] | unpause <name> [--note "..."]
+  pipewright schedule trigger <name> | delete <name> | backfill <name> --from ISO --to ISO
+                                       its next times and recent runs; stop and resume it; one run now; the runs
+                                       of a past window now
   pipewright db [--psql]               the PostgreSQL URL (with its password), or psql on it
   pipewright load <file.csv|file.parquet> --table NAME [--key COL] [--replace] [--types a=bigint,b=text]
                  [--max-rejects-fraction F] [--delimiter ,]
@@ -89,6 +96,11 @@ function parseCommandLine(argv: string[]) {
       reason: { type: 'string' },
       to: { type: 'string' },
       at: { type: 'string' },
+      // schedule
+      cron: { type: 'string' },
+      from: { type: 'string' },
+      note: { type: 'string' },
+      paused: { type: 'boolean' },
       // report
       out: { type: 'string' },
       // demo
@@ -126,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
       return runsCommand(positionals.slice(1), registryFlags);
     case 'models':
       return modelsCommand(positionals.slice(1), registryFlags);
+    case 'schedule':
+      return scheduleCommand(positionals.slice(1), { cron: values.cron, from: values.from, to: values.to, note: values.note, paused: values.paused });
     case 'report':
       return reportCommand(arg, values.out !== undefined ? { out: values.out } : {});
     case 'schema':

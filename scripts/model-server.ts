@@ -1,19 +1,34 @@
 import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
+import { createLogger } from '../lib/logging/logger';
 import { ModelServer } from '../lib/serving/model-server';
+import { PredictionLog, recordFeedback } from '../lib/serving/prediction-log';
 
-/** The model server as its own process: serves the registry's production versions. */
+/** The model server as its own process: serves the registry's production versions, logs predictions to PostgreSQL. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const logger = createLogger('model-server', config.logLevel);
   if (!config.databaseUrl) {
-    console.error('pipewright model server: set DATABASE_URL to the registry database (pipewright up sets it).');
+    logger.fatal('set DATABASE_URL to the registry database (pipewright up sets it)');
     process.exit(2);
   }
-  const server = new ModelServer(pgPool(config.databaseUrl));
+  const pool = pgPool(config.databaseUrl);
+  const predictionLog = config.serving.predictionLog
+    ? new PredictionLog(pool, { onDrop: (rows, reason) => logger.warn({ rows, reason }, 'prediction log rows dropped') })
+    : undefined;
+  const server = new ModelServer(pool, {
+    logger,
+    batching: { maxBatchRows: config.serving.maxBatchRows, maxWaitMs: config.serving.maxBatchWaitMs },
+    ...(predictionLog ? { predictionLog, feedback: (input) => recordFeedback(pool, input) } : {}),
+  });
   const port = await server.start(config.servePort, config.serveHost);
-  console.log(`[model-server] listening on :${port} (backend ${server.backend})`);
+  logger.info(
+    { port, backend: server.backend, models: server.models.served(), batching: config.serving, predictionLog: Boolean(predictionLog) },
+    'model server listening',
+  );
   const shutdown = async (): Promise<void> => {
     await server.stop();
+    await predictionLog?.close();
     await closePgPools();
     process.exit(0);
   };

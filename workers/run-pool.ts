@@ -3,7 +3,9 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { taskQueue, workerIdentity, type WorkerPool } from '../contracts';
 import { loadConfig, type PipewrightConfig } from '../lib/config';
+import { createLogger } from '../lib/logging/logger';
 import { activitiesOfPool } from './pool-activities';
+import { installPoolTelemetry } from './pool-telemetry';
 
 /** Concurrent activities per pool process: cpu and eval one per core, gpu one per device, deploy a few. */
 function slotsOf(pool: Exclude<WorkerPool, 'orchestrator'>, config: PipewrightConfig): number {
@@ -17,6 +19,9 @@ function slotsOf(pool: Exclude<WorkerPool, 'orchestrator'>, config: PipewrightCo
  */
 export async function runPool(pool: WorkerPool): Promise<void> {
   const config = loadConfig();
+  const logger = createLogger(`pool-${pool}`, config.logLevel);
+  const telemetry = await installPoolTelemetry(pool, logger, config.workerMetricsPort);
+  if (telemetry.note) logger.warn(telemetry.note);
   const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
   let connection: NativeConnection;
   try {
@@ -51,7 +56,10 @@ export async function runPool(pool: WorkerPool): Promise<void> {
     if (pool === 'gpu') options.maxHeartbeatThrottleInterval = '1s';
   }
   const worker = await Worker.create(options);
-  console.log(`[${pool}] polling ${options.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
+  logger.info(
+    { taskQueue: options.taskQueue, address, namespace: config.temporalNamespace, metrics: telemetry.metricsUrl ?? null },
+    `[${pool}] polling ${options.taskQueue}`,
+  );
   try {
     await worker.run();
   } finally {

@@ -145,6 +145,36 @@ const MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
           FROM pipewright_model_versions WHERE stage = 'production';
     `,
   },
+  {
+    // Prediction logging and feedback (lib/serving/prediction-log.ts): one row per instance the model
+    // server answered, written in batches, and the true labels that clients send later, by request and row.
+    id: 6,
+    sql: `
+      CREATE TABLE pipewright_predictions (
+        id         bigserial PRIMARY KEY,
+        request_id text NOT NULL,         -- x-request-id, or the id the server generated; feedback refers to it
+        row_index  integer NOT NULL,      -- the instance's position in the request, from 0
+        model      text NOT NULL,
+        version    integer NOT NULL,
+        role       text NOT NULL,         -- production | canary | shadow
+        logged_at  timestamptz NOT NULL DEFAULT now(),
+        features   jsonb NOT NULL,        -- the raw instance as the client sent it
+        prediction jsonb NOT NULL,
+        latency_ms real NOT NULL          -- of the whole request; NaN when unknown
+      );
+      CREATE INDEX pipewright_predictions_model_at ON pipewright_predictions (model, logged_at);
+      -- Feedback looks its predictions up by request.
+      CREATE INDEX pipewright_predictions_request ON pipewright_predictions (request_id, row_index);
+      CREATE TABLE pipewright_feedback (
+        request_id  text NOT NULL,
+        row_index   integer NOT NULL,
+        label       jsonb NOT NULL,
+        model       text,                 -- NULL: the label holds for every model that answered the request
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (request_id, row_index)
+      );
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<void> {

@@ -1,12 +1,9 @@
 import { FeatureEncoder, fittedColumns, upgradeTransform, type FittedTransform } from '../features/transform';
+import { BadRequestError } from './bad-request';
+import { describeValue } from './describe-value';
+import { instanceRows, type RowSource } from './row-source';
 
-/** A request the server refuses with HTTP 400; the message names the offending field. */
-export class BadRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadRequestError';
-  }
-}
+export { BadRequestError } from './bad-request';
 
 export type InstanceFieldType = 'number' | 'string' | 'timestamp';
 
@@ -44,14 +41,17 @@ export function instanceFields(transform: FittedTransform): Array<{ field: strin
   return [...fields.entries()].map(([field, { type, optional }]) => ({ field, type, ...(optional ? { optional: true as const } : {}) }));
 }
 
+/** The largest epoch milliseconds a JavaScript Date holds (±100,000,000 days). */
+const MAX_EPOCH_MS = 8.64e15;
+
 /** ISO-8601 without a zone is read as UTC, the same convention ingest uses for `timestamp` columns. */
 export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'number') return Math.abs(value) <= MAX_EPOCH_MS ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   const hasZone = /(Z|[+-]\d\d:?\d\d)$/i.test(text);
   const ms = Date.parse(hasZone ? text : `${text.replace(' ', 'T')}Z`);
-  return Number.isFinite(ms) ? ms : undefined;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_EPOCH_MS ? ms : undefined;
 }
 
 /** One encoder per loaded transform: building vocabulary lookups per request would be wasted work. */
@@ -66,46 +66,61 @@ function encoderFor(transform: FittedTransform): FeatureEncoder {
   return encoder;
 }
 
+/** The raw fields each loaded transform takes, as a set: unknown fields are refused by name. */
+const fieldSets = new WeakMap<FittedTransform, ReadonlySet<string>>();
+
+function fieldSetFor(transform: FittedTransform): ReadonlySet<string> {
+  let fields = fieldSets.get(transform);
+  if (fields === undefined) {
+    fields = new Set(instanceFields(transform).map((f) => f.field));
+    fieldSets.set(transform, fields);
+  }
+  return fields;
+}
+
 /**
- * Validates `instances` (the KServe V1 / TF-Serving "instances" form: an array of objects keyed by
- * raw column name) and encodes them with the fitted transform (any known format) into feature codes,
- * rows × features, row-major: each value goes through the encoder apply-transform uses, to the
- * Float32 code an encoded shard stores, so a row is encoded exactly as in training. The model's input
- * is built from the codes as in training too (predictCodes).
+ * Validates `instances` (the TF-Serving "instances" form: an array of objects keyed by raw column
+ * name) and encodes them into feature codes; see encodeRowCodes.
  */
 export function encodeInstanceCodes(transform: FittedTransform, instances: unknown): { codes: Float32Array; rows: number } {
-  if (!Array.isArray(instances)) throw new BadRequestError('"instances" must be an array of objects, e.g. {"instances":[{...}]}');
-  if (instances.length === 0) throw new BadRequestError('"instances" is empty; send at least one instance');
-  if (instances.length > 10000) throw new BadRequestError(`"instances" has ${instances.length} entries; send at most 10000 per request`);
+  return encodeRowCodes(transform, instanceRows(instances));
+}
+
+/**
+ * Validates the rows of a request and encodes them with the fitted transform (any known format) into
+ * feature codes, rows × features, row-major: each value goes through the encoder apply-transform
+ * uses, to the Float32 code an encoded shard stores, so a row is encoded exactly as in training. The
+ * model's input is built from the codes as in training too (predictCodes). A field the model does
+ * not take, a missing or mistyped value, and a value whose code is not a finite float32 (1e308
+ * scaled by the feature's standard deviation) are each a BadRequestError naming the field.
+ */
+export function encodeRowCodes(transform: FittedTransform, source: RowSource): { codes: Float32Array; rows: number } {
+  source.rejectUnknown(fieldSetFor(transform));
   const encoder = encoderFor(transform);
   const features = encoder.transform.features;
   const width = features.length;
-  const out = new Float32Array(instances.length * width);
-  instances.forEach((instance, row) => {
+  const out = new Float32Array(source.rows * width);
+  for (let row = 0; row < source.rows; row++) {
     const codes = out.subarray(row * width, (row + 1) * width);
-    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
-      throw new BadRequestError(`instances[${row}] must be an object keyed by feature column`);
-    }
-    const record = instance as Record<string, unknown>;
     const present = (column: string): unknown => {
-      const value = record[column];
-      if (value === undefined || value === null) throw new BadRequestError(`instances[${row}].${column} is missing`);
+      const value = source.value(row, column);
+      if (value === undefined || value === null) throw new BadRequestError(`${source.path(row, column)} is missing`);
       return value;
     };
     const number = (column: string, value: unknown): number => {
       if (typeof value !== 'number' || !Number.isFinite(value))
-        throw new BadRequestError(`instances[${row}].${column} must be a number, got ${JSON.stringify(value)}`);
+        throw new BadRequestError(`${source.path(row, column)} must be a number, got ${describeValue(value)}`);
       return value;
     };
     const string = (column: string): string => {
       const value = present(column);
-      if (typeof value !== 'string') throw new BadRequestError(`instances[${row}].${column} must be a string, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string') throw new BadRequestError(`${source.path(row, column)} must be a string, got ${describeValue(value)}`);
       return value;
     };
     features.forEach((f, i) => {
       switch (f.kind) {
         case 'numeric': {
-          const value = record[f.column];
+          const value = source.value(row, f.column);
           // An imputing feature fills a left-out value exactly as it filled NULLs in training.
           if ((value === undefined || value === null) && f.impute !== undefined) {
             codes[i] = encoder.encodeNumber(i, null);
@@ -113,10 +128,10 @@ export function encodeInstanceCodes(transform: FittedTransform, instances: unkno
           }
           const x = number(f.column, present(f.column));
           const code = encoder.encodeNumber(i, x);
-          if (!Number.isFinite(code)) {
-            throw new BadRequestError(`instances[${row}].${f.column} is ${x}, but feature "${f.name}" takes its log1p, which needs a value greater than -1`);
+          if (f.log1p && !(x > -1)) {
+            throw new BadRequestError(`${source.path(row, f.column)} is ${x}, but feature "${f.name}" takes its log1p, which needs a value greater than -1`);
           }
-          codes[i] = code;
+          codes[i] = checkedCode(code, () => `${source.path(row, f.column)} is ${describeValue(x)}`, f.name);
           break;
         }
         case 'quantileBuckets':
@@ -139,16 +154,24 @@ export function encodeInstanceCodes(transform: FittedTransform, instances: unkno
           const ms = parseTimestamp(value);
           if (ms === undefined) {
             throw new BadRequestError(
-              `instances[${row}].${f.column} must be an ISO-8601 date-time (e.g. "2001-01-14 21:55") or epoch milliseconds, got ${JSON.stringify(value)}`,
+              `${source.path(row, f.column)} must be an ISO-8601 date-time (e.g. "2001-01-14 21:55") or epoch milliseconds, got ${describeValue(value)}`,
             );
           }
-          codes[i] = encoder.encodeNumber(i, ms);
+          codes[i] = checkedCode(encoder.encodeNumber(i, ms), () => `${source.path(row, f.column)} is ${describeValue(value)}`, f.name);
           break;
         }
       }
     });
-  });
-  return { codes: out, rows: instances.length };
+  }
+  return { codes: out, rows: source.rows };
+}
+
+/** A code as the model reads it (float32); one that overflows it would make the prediction NaN. */
+function checkedCode(code: number, what: () => string, feature: string): number {
+  if (Number.isFinite(Math.fround(code))) return code;
+  throw new BadRequestError(
+    `${what()}, too far outside the values feature "${feature}" was trained on to encode (it overflows a 32-bit float); check the value and its units`,
+  );
 }
 
 /** The dense input vectors of `instances` (rows × inputDim): their codes expanded as FeatureEncoder.denseInto does in training. */

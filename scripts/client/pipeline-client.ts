@@ -1,5 +1,16 @@
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { MODEL, PIPELINE, poolQueues, progressQuery, rootCauseMessage, STAGE, type PipelineProgress, type TrainingPipelineResult } from '../../contracts';
+import type { SearchAttributePair } from '@temporalio/common';
+import {
+  MODEL,
+  PIPELINE,
+  poolQueues,
+  progressQuery,
+  rootCauseMessage,
+  STAGE,
+  type PipelineProgress,
+  type TrainingPipelineInput,
+  type TrainingPipelineResult,
+} from '../../contracts';
 import { describeSource, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import type { trainingPipeline } from '../../workflows';
 import { trainingInFlight } from './training-activity';
@@ -30,21 +41,30 @@ export interface StartOptions {
   reuseSteps?: boolean;
 }
 
-export async function startTrainingPipeline(client: Client, spec: PipelineSpec, options: StartOptions = {}): Promise<WorkflowHandle<typeof trainingPipeline>> {
+/**
+ * What starting `trainingPipeline` for `spec` takes besides a workflow id: the orchestrator's task queue,
+ * the args, the Web UI summary and details, and the typed search attributes. One definition for
+ * `pipewright run` (startTrainingPipeline) and the action of a `pipewright schedule`.
+ */
+export function trainingPipelineStart(spec: PipelineSpec, options: StartOptions = {}) {
   const modelName = spec.model.name ?? spec.name;
   const queues = poolQueues(options.queuePrefix);
-  return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
+  const args: [TrainingPipelineInput] = [{ spec, queues, ...(options.reuseSteps === false ? { reuseSteps: false } : {}) }];
+  return {
     taskQueue: queues.orchestrator,
-    workflowId: workflowIdFor(spec),
-    args: [{ spec, queues, ...(options.reuseSteps === false ? { reuseSteps: false } : {}) }],
+    args,
     staticSummary: `Train **${modelName}** (${spec.model.type}, ${spec.model.epochs} epochs) on \`${describeSource(spec.source)}\`${spec.source.kind === 'postgres' && spec.source.limit ? ` (first ${spec.source.limit} rows)` : ''}`,
     staticDetails: `Spec:\n\`\`\`json\n${JSON.stringify(spec, null, 2)}\n\`\`\``,
     typedSearchAttributes: [
       { key: PIPELINE, value: spec.name },
       { key: MODEL, value: modelName },
       { key: STAGE, value: 'queued' },
-    ],
-  });
+    ] satisfies SearchAttributePair[],
+  };
+}
+
+export async function startTrainingPipeline(client: Client, spec: PipelineSpec, options: StartOptions = {}): Promise<WorkflowHandle<typeof trainingPipeline>> {
+  return client.workflow.start<typeof trainingPipeline>('trainingPipeline', { ...trainingPipelineStart(spec, options), workflowId: workflowIdFor(spec) });
 }
 
 export function webUiLink(uiUrl: string | null | undefined, namespace: string, workflowId: string): string | undefined {

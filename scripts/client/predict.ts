@@ -39,6 +39,39 @@ export async function predictOverHttp<P extends Prediction = number>(
   return body;
 }
 
+/** The KServe V2 request for rows of raw fields: one 1-D tensor per field, strings as BYTES, numbers as FP64. */
+export function v2Request(instances: ReadonlyArray<Record<string, unknown>>): {
+  inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
+} {
+  const names = Object.keys(instances[0] ?? {});
+  return {
+    inputs: names.map((name) => {
+      const data = instances.map((i) => i[name]);
+      return { name, shape: [data.length], datatype: typeof data[0] === 'number' ? 'FP64' : 'BYTES', data };
+    }),
+  };
+}
+
+/** Predictions over KServe V2: the model's output tensors. */
+export async function inferOverV2(
+  serveUrl: string,
+  model: string,
+  instances: ReadonlyArray<Record<string, unknown>>,
+): Promise<{ model_version: string; outputs: Array<{ name: string; shape: number[]; data: unknown[] }> }> {
+  const res = await fetch(`${serveUrl}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(v2Request(instances)),
+  });
+  const body = (await res.json()) as { model_version: string; outputs: Array<{ name: string; shape: number[]; data: unknown[] }>; error?: string };
+  if (!res.ok) throw new Error(`V2 inference failed: HTTP ${res.status} ${body.error ?? ''}`);
+  return body;
+}
+
 export function curlFor(serveUrl: string, model: string, instance: unknown): string {
   return `curl -s -X POST ${serveUrl}/v1/models/${model}:predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: [instance] })}'`;
+}
+
+export function curlForV2(serveUrl: string, model: string, instance: Record<string, unknown>): string {
+  return `curl -s -X POST ${serveUrl}/v2/models/${model}/infer -H 'content-type: application/json' -d '${JSON.stringify(v2Request([instance]))}'`;
 }

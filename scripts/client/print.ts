@@ -9,7 +9,10 @@ export function printStackInfo(info: StackInfo, home: string): void {
   console.log(`  Temporal      ${info.temporalAddress} (namespace ${info.namespace})`);
   if (info.uiUrl) console.log(`  Web UI        ${info.uiUrl}`);
   console.log(`  PostgreSQL    ${redact(info.databaseUrl)}  (\`pipewright db\` prints it with the password; \`pipewright db --psql\` opens psql)`);
-  if (info.serveUrl) console.log(`  Model server  ${info.serveUrl}/v1/models/{name}:predict`);
+  if (info.serveUrl)
+    console.log(
+      `  Model server  ${info.serveUrl}/v2/models/{name}/infer (KServe V2), ${info.serveUrl}/v1/models/{name}:predict (TF-Serving), ${info.serveUrl}/metrics`,
+    );
   console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
 }
 

@@ -5,7 +5,7 @@ import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { describeLabel } from '../../lib/features/transform';
 import { modelNameOf, postgresSourceOf } from '../../lib/spec/pipeline-spec';
 import { printStackInfo } from '../client/print';
-import { curlFor, predictOverHttp, sampleFlight } from '../client/predict';
+import { curlFor, curlForV2, inferOverV2, predictOverHttp, sampleFlight } from '../client/predict';
 import { resolveTarget } from '../client/target';
 import { readSpecFile, runOnTarget } from './run';
 import { untilSignal } from './up';
@@ -54,7 +54,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     console.log(
       `  P(${describeLabel(spec.label)}) = ${prediction.predictions[0]!.toFixed(4)} from ${model} v${prediction.model_version} (actual delay: ${delay ?? 'unknown'} min)`,
     );
-    console.log(`\nTry it yourself:\n  ${curlFor(target.serveUrl, model, instance)}`);
+    const v2 = await inferOverV2(target.serveUrl, model, [{ ...instance }]);
+    console.log(
+      `  KServe V2 /v2/models/${model}/infer: ${v2.outputs.map((o) => `${o.name} = ${JSON.stringify(o.data)}`).join(', ')} from v${v2.model_version}`,
+    );
+    console.log(
+      `\nTry it yourself (TF-Serving V1, then KServe V2):\n  ${curlFor(target.serveUrl, model, instance)}\n  ${curlForV2(target.serveUrl, model, { ...instance })}`,
+    );
+    console.log(`  Metrics: ${target.serveUrl}/metrics`);
     if (target.uiUrl) console.log(`Web UI: ${target.uiUrl}/namespaces/${target.namespace}/workflows/${result.runId}`);
     console.log(`Demo wall time ${((Date.now() - started) / 1000).toFixed(1)}s`);
     if (!options.once && target.ownStack) {

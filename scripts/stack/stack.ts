@@ -22,6 +22,8 @@ export interface StackInfo {
   queuePrefix: string;
   /** Process id of each service the stack runs (pool-cpu, model-server, temporal, postgres, ...), kept current across restarts. */
   processes: Record<string, number | null>;
+  /** Prometheus endpoints: the model server's and each pool process's Temporal worker metrics. */
+  metrics?: Record<string, string>;
   startedAt: string;
 }
 
@@ -93,8 +95,11 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     const poolProcesses = options.pools.flatMap((pool) =>
       Array.from({ length: pool === 'gpu' ? config.gpuProcesses : 1 }, (_, i) => ({ pool, name: i === 0 ? `pool-${pool}` : `pool-${pool}-${i + 1}` })),
     );
+    // Each pool process exports the SDK's worker metrics on its own port, next to the model server's.
+    const metricsPorts = new Map(poolProcesses.map(({ name }, i) => [name, workerMetricsPort(config, i)]));
     for (const { pool, name } of poolProcesses) {
-      launchers.set(name, () => startProcess(name, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], env, logDir));
+      const poolEnv = { ...env, PIPEWRIGHT_WORKER_METRICS_PORT: String(metricsPorts.get(name)) };
+      launchers.set(name, () => startProcess(name, process.execPath, [path.join(distRoot, 'workers', `${pool}.js`)], poolEnv, logDir));
     }
     if (options.modelServer) {
       launchers.set('model-server', () => startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
@@ -138,6 +143,10 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       serveUrl: options.modelServer ? config.serveUrl : null,
       queuePrefix: config.queuePrefix,
       processes: {},
+      metrics: {
+        ...(options.modelServer ? { 'model-server': `${config.serveUrl}/metrics` } : {}),
+        ...Object.fromEntries([...metricsPorts].map(([name, port]) => [name, `http://127.0.0.1:${port}/metrics`])),
+      },
       startedAt: new Date().toISOString(),
     };
     await publish();
@@ -146,6 +155,15 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The metrics port of the i-th pool process: PIPEWRIGHT_WORKER_METRICS_PORT + i when set, else the
+ * model server's port + 50 + i, so that stacks whose ports are shifted by hundreds (tests,
+ * benchmarks) do not collide.
+ */
+function workerMetricsPort(config: PipewrightConfig, i: number): number {
+  return (config.workerMetricsPort ?? config.servePort + 50) + i;
 }
 
 /** The stack another `pipewright up` is running for this PIPEWRIGHT_HOME, if it is alive. */

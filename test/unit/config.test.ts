@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       temporalCli: undefined,
       cacheDir: path.join(os.homedir(), '.cache', 'pipewright'),
       executablePath: [],
+      serving: { maxBatchRows: 256, maxBatchWaitMs: 0, predictionLog: true },
+      logLevel: 'info',
     });
     expect(path.isAbsolute(config.home)).toBe(true);
   });
@@ -67,6 +69,11 @@ describe('loadConfig', () => {
       TEMPORAL_CLI: '/opt/temporal/bin/temporal',
       PIPEWRIGHT_CACHE_DIR: '/var/cache/pw',
       PATH: `/usr/local/bin${path.delimiter}/usr/bin`,
+      PIPEWRIGHT_SERVE_BATCH_ROWS: '64',
+      PIPEWRIGHT_SERVE_BATCH_WAIT_MS: '0.5',
+      PIPEWRIGHT_PREDICTION_LOG: 'off',
+      PIPEWRIGHT_LOG_LEVEL: 'debug',
+      PIPEWRIGHT_WORKER_METRICS_PORT: '9464',
     });
     expect(config).toEqual({
       home: '/srv/pw',
@@ -87,7 +94,17 @@ describe('loadConfig', () => {
       temporalCli: '/opt/temporal/bin/temporal',
       cacheDir: '/var/cache/pw',
       executablePath: ['/usr/local/bin', '/usr/bin'],
+      serving: { maxBatchRows: 64, maxBatchWaitMs: 0.5, predictionLog: false },
+      logLevel: 'debug',
+      workerMetricsPort: 9464,
     });
+  });
+
+  test('serving and logging settings are checked, naming the variable', () => {
+    expect(() => loadConfig({ PIPEWRIGHT_LOG_LEVEL: 'loud' })).toThrow('PIPEWRIGHT_LOG_LEVEL=loud is not one of fatal, error, warn, info, debug, trace, silent.');
+    expect(() => loadConfig({ PIPEWRIGHT_PREDICTION_LOG: 'maybe' })).toThrow('PIPEWRIGHT_PREDICTION_LOG=maybe is neither on nor off.');
+    expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_WAIT_MS: '-1' })).toThrow('PIPEWRIGHT_SERVE_BATCH_WAIT_MS=-1 is not a number of 0 or more');
+    expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_ROWS: '0' })).toThrow('PIPEWRIGHT_SERVE_BATCH_ROWS=0 is not a positive integer');
   });
 
   test('explicit URLs win over the derived ones', () => {

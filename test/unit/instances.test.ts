@@ -110,10 +110,33 @@ describe('encodeInstances', () => {
     expect(Array.from(codes)).toEqual([1, 1, 21, 0, -0.5, 2, 0, 6]);
   });
 
-  test('extra fields are ignored', () => {
-    const plain = encodeInstances(flightsTransform(), [good]);
-    const extra = encodeInstances(flightsTransform(), [{ ...good, tail_number: 'N123', delay: 99 }]);
-    expect(Array.from(extra)).toEqual(Array.from(plain));
+  test('a field the model does not take is refused by name, with the fields it does take', () => {
+    expect(badRequest([good, { ...good, tail_number: 'N123' }]).message).toBe(
+      'instances[1] has the field "tail_number", which the model does not take; its fields are distance, origin, date',
+    );
+    const longName = 'x'.repeat(100_000);
+    expect(badRequest([{ ...good, [longName]: 1 }]).message.length).toBeLessThan(200);
+  });
+
+  test('a value too large for the model to encode is a 400 naming it, not a null prediction', () => {
+    // (1e308 - 1000) / 500 is finite as a double but overflows the float32 code the model reads.
+    expect(badRequest([{ ...good, distance: 1e308 }]).message).toBe(
+      'instances[0].distance is 1e+308, too far outside the values feature "distance" was trained on to encode (it overflows a 32-bit float); check the value and its units',
+    );
+    // JSON.parse reads 1e309 as Infinity: the message names it rather than printing JSON's null.
+    expect(badRequest([{ ...good, distance: JSON.parse('1e309') as number }]).message).toBe(
+      'instances[0].distance must be a number, got Infinity (a number beyond the range of a double)',
+    );
+    expect(badRequest([{ ...good, date: 1e300 }]).message).toMatch(/^instances\[0\]\.date must be an ISO-8601 date-time .* got 1e\+300$/);
+  });
+
+  test('a bad value is quoted short, however large or deep it is', () => {
+    const huge = 'A'.repeat(8 * 1024 * 1024);
+    const message = badRequest([{ ...good, distance: huge }]).message;
+    expect(message).toBe(`instances[0].distance must be a number, got "${'A'.repeat(60)}"… (8388608 characters)`);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(badRequest([{ ...good, distance: deep }]).message).toBe('instances[0].distance must be a number, got [[[[…]]]]');
   });
 
   test('"instances" must be an array', () => {
@@ -132,9 +155,9 @@ describe('encodeInstances', () => {
   });
 
   test('each instance must be an object', () => {
-    expect(badRequest([good, [1500, 'SFO']]).message).toBe('instances[1] must be an object keyed by feature column');
-    expect(badRequest([null]).message).toBe('instances[0] must be an object keyed by feature column');
-    expect(badRequest([good, good, 'SFO']).message).toBe('instances[2] must be an object keyed by feature column');
+    expect(badRequest([good, [1500, 'SFO']]).message).toBe('instances[1] must be an object keyed by feature column, got [1500,"SFO"]');
+    expect(badRequest([null]).message).toBe('instances[0] must be an object keyed by feature column, got null');
+    expect(badRequest([good, good, 'SFO']).message).toBe('instances[2] must be an object keyed by feature column, got "SFO"');
   });
 
   test('a missing or null field is named with its path', () => {
