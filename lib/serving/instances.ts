@@ -128,7 +128,7 @@ export function encodeRowCodes(transform: FittedTransform, source: RowSource): {
           }
           const x = number(f.column, present(f.column));
           const code = encoder.encodeNumber(i, x);
-          if (f.log1p && !(x > -1)) {
+          if (f.log1p && !Number.isFinite(code)) {
             throw new BadRequestError(`${source.path(row, f.column)} is ${x}, but feature "${f.name}" takes its log1p, which needs a value greater than -1`);
           }
           codes[i] = checkedCode(code, () => `${source.path(row, f.column)} is ${describeValue(x)}`, f.name);

@@ -101,7 +101,9 @@ describe('loadConfig', () => {
   });
 
   test('serving and logging settings are checked, naming the variable', () => {
-    expect(() => loadConfig({ PIPEWRIGHT_LOG_LEVEL: 'loud' })).toThrow('PIPEWRIGHT_LOG_LEVEL=loud is not one of fatal, error, warn, info, debug, trace, silent.');
+    expect(() => loadConfig({ PIPEWRIGHT_LOG_LEVEL: 'loud' })).toThrow(
+      'PIPEWRIGHT_LOG_LEVEL=loud is not one of fatal, error, warn, info, debug, trace, silent.',
+    );
     expect(() => loadConfig({ PIPEWRIGHT_PREDICTION_LOG: 'maybe' })).toThrow('PIPEWRIGHT_PREDICTION_LOG=maybe is neither on nor off.');
     expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_WAIT_MS: '-1' })).toThrow('PIPEWRIGHT_SERVE_BATCH_WAIT_MS=-1 is not a number of 0 or more');
     expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_ROWS: '0' })).toThrow('PIPEWRIGHT_SERVE_BATCH_ROWS=0 is not a positive integer');

@@ -1,18 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Pool } from 'pg';
-import { ArtifactStore } from '../../lib/artifacts/artifact-store';
-import { labelHead } from '../../lib/features/label-task';
 import { initBackend } from '../../lib/models/backend';
-import { buildModel } from '../../lib/models/build-model';
-import { saveModel } from '../../lib/models/model-io';
 import { predictCodes } from '../../lib/models/predict';
 import { encodeInstanceCodes } from '../../lib/serving/instances';
-import { ModelServer } from '../../lib/serving/model-server';
-import { modelSpecSchema } from '../../lib/spec/model-spec';
 import type { EvaluationMetrics } from '../../contracts/refs';
-import { fitAndApplyLabels, labelRows, labelSpec, writeLabelShard } from './fixtures/label-shards';
+import { servingFixture } from './fixtures/serving';
 
 /**
  * The model server's answers for each task, over HTTP: a production version read from a stand-in
@@ -20,49 +10,16 @@ import { fitAndApplyLabels, labelRows, labelSpec, writeLabelShard } from './fixt
  * temp artifact store.
  */
 
-let root: string;
-let store: ArtifactStore;
-
 beforeAll(async () => {
   // The backend the server picks for its few-row requests: the models are built and compared on it.
   await initBackend(undefined, { batchSize: 1 });
 });
 
-beforeEach(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'pipewright-serve-'));
-  store = new ArtifactStore(root);
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-
-/** A server with one production model, `name`, trained on nothing (its weights are the seeded initial ones). */
+/** A server with one production model, `name`, trained on nothing (its weights are the seeded initial ones), listening on a free port. */
 async function serving(name: string, label: unknown, metrics: EvaluationMetrics) {
-  const { shard } = await writeLabelShard(store, labelRows(200, 4, true));
-  const { transform, ref } = await fitAndApplyLabels(root, labelSpec(label), shard);
-  const head = labelHead(transform);
-  const model = buildModel(modelSpecSchema.parse({ type: 'mlp', hidden: [4], seed: 11 }), transform, head);
-  const modelRef = await saveModel(store, 'models', model);
-  const row = {
-    name,
-    version: 3,
-    run_id: 'run-1',
-    stage: 'production',
-    backend: 'wasm',
-    metrics,
-    model_uri: modelRef.uri,
-    model_sha256: modelRef.sha256,
-    transform_uri: ref.uri,
-    transform_sha256: ref.sha256,
-    dataset_sha256: 'd',
-    created_at: new Date(0),
-    deployed_at: new Date(0),
-  };
-  const pool = { query: async () => ({ rows: [row], rowCount: 1 }) } as unknown as Pool;
-  const server = new ModelServer(pool);
-  const port = await server.start(0);
-  return { server, url: `http://127.0.0.1:${port}/v1/models/${name}`, transform, model };
+  const fixture = await servingFixture(name, label, metrics);
+  const port = await fixture.server.start(0);
+  return { close: fixture.close, url: `http://127.0.0.1:${port}/v1/models/${name}`, transform: fixture.transform, model: fixture.model };
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -74,7 +31,7 @@ const instances = [{ x: 1.5 }, { x: 9 }, { x: 5 }];
 
 test('binary: a probability per instance, as before', async () => {
   const metrics: EvaluationMetrics = { auc: 0.7, logLoss: 0.5, accuracy: 0.8, positiveRate: 0.2, rows: 10 };
-  const { server, url, transform, model } = await serving('late', { column: 'y', greaterThan: 0 }, metrics);
+  const { close, url, transform, model } = await serving('late', { column: 'y', greaterThan: 0 }, metrics);
   try {
     const { status, body } = await post(url, { instances });
     expect(status).toBe(200);
@@ -84,13 +41,12 @@ test('binary: a probability per instance, as before', async () => {
     expect(meta).toMatchObject({ task: 'binary', output: 'probability that y > 0', inputs: [{ field: 'x', type: 'number' }], metrics });
     expect(meta).not.toHaveProperty('classes');
   } finally {
-    await server.stop();
-    model.dispose();
+    await close();
   }
 });
 
 test('multiclass: the most probable class and every class probability per instance', async () => {
-  const { server, url, transform, model } = await serving(
+  const { close, url, transform, model } = await serving(
     'weather',
     { column: 'cls', classes: 'auto' },
     {
@@ -125,13 +81,12 @@ test('multiclass: the most probable class and every class probability per instan
       output: '{"class": the most probable of the 4 classes of cls, "probabilities": {class: probability}}',
     });
   } finally {
-    await server.stop();
-    model.dispose();
+    await close();
   }
 });
 
 test("regression: the value in the label's units per instance; bad instances are still a 400", async () => {
-  const { server, url, transform, model } = await serving(
+  const { close, url, transform, model } = await serving(
     'minutes',
     { column: 'y', task: 'regression' },
     {
@@ -153,7 +108,6 @@ test("regression: the value in the label's units per instance; bad instances are
     expect(meta).toMatchObject({ task: 'regression', output: "predicted y, in the column's own units" });
     expect(await post(url, { instances: [{ x: 'far' }] })).toEqual({ status: 400, body: { error: 'instances[0].x must be a number, got "far"' } });
   } finally {
-    await server.stop();
-    model.dispose();
+    await close();
   }
 });
