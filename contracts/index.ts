@@ -11,3 +11,5 @@ export * from './search-attributes';
 export * from './stages';
 export * from './task-queues';
 export * from './tuning';
+export * from './rollout';
+export * from './monitoring';

@@ -9,8 +9,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const PIPELINE = defineSearchAttributeKey('PipewrightPipeline', SearchAttributeType.KEYWORD);
 export const MODEL = defineSearchAttributeKey('PipewrightModel', SearchAttributeType.KEYWORD);
 export const STAGE = defineSearchAttributeKey('PipewrightStage', SearchAttributeType.KEYWORD);
+/** Set by a monitor run that found drift or a degraded live metric: its one-line reason (e.g. `drift: distance JS 0.31 > 0.1`). */
+export const ALERT = defineSearchAttributeKey('PipewrightAlert', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' }> = [PIPELINE, MODEL, STAGE].map((k) => ({
+export const SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' }> = [PIPELINE, MODEL, STAGE, ALERT].map((k) => ({
   name: k.name,
   type: 'Keyword' as const,
 }));

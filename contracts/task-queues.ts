@@ -31,6 +31,8 @@ export const STAGE_POOL = {
   evaluate: 'eval',
   registry: 'deploy',
   deploy: 'deploy',
+  monitor: 'eval',
+  release: 'deploy',
 } as const satisfies Record<string, Exclude<WorkerPool, 'orchestrator'>>;
 export type ActivityStage = keyof typeof STAGE_POOL;
 export const ACTIVITY_STAGES = Object.keys(STAGE_POOL) as ActivityStage[];

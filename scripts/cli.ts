@@ -4,10 +4,13 @@ import { SpecError } from '../lib/spec/pipeline-spec';
 import { cancelCommand } from './commands/cancel';
 import { dbCommand } from './commands/db';
 import { demoCommand } from './commands/demo';
+import { driftDemoCommand } from './commands/drift-demo';
 import { loadCommand } from './commands/load';
 import { loadFlightsCommand } from './commands/load-flights';
 import { modelsCommand } from './commands/models';
+import { alertsCommand, monitorCommand } from './commands/monitor';
 import { reportCommand } from './commands/report';
+import { rolloutCommand } from './commands/rollout';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
 import { scheduleCommand } from './commands/schedule';
@@ -42,6 +45,15 @@ Usage:
   pipewright models history <name> [--alias A] [--at 2026-11-30T12:00:00Z]
                                        every alias move: when, who, why; with --at, the version that held the alias
                                        (default production) at that instant and the change that set it
+  pipewright drift-demo [--rows N] [--requests 2000]
+                                       after the demo: replay flights from the least served airports against the
+                                       model server, run the monitor, and follow the retraining it starts to its deploy
+  pipewright rollout <model> <version> [--mode canary|shadow] [--share 0.1] [--window 5m] [--min-requests 100]
+                 [--max-latency-ratio 2] [--max-error-increase 0.01]
+                                       release a registered version: check it answers, send it a canary share of live
+                                       requests (or score them beside production in shadow mode), compare error rate,
+                                       p99 latency (and shadow predictions) with production, then promote it or roll
+                                       it back on its own; the reason goes to the canary alias's history
   pipewright report <run-id> [--out F] the run's dataset statistics and validation report (anomalies, drift) as text,
                                        and the run report as one HTML page: curves, calibration, confusion,
                                        slices, importance, cross-validation, trials (default PIPEWRIGHT_HOME/reports/)
@@ -63,6 +75,14 @@ Usage:
   pipewright demo [--once] [--rows N] [--no-cache] [--spec examples/flights-tuned.json]
                                        the whole demo (what \`npm start\` runs); --spec runs another flights spec,
                                        e.g. the one with an ASHA search and 3-fold cross-validation
+  pipewright monitor create <model> --every 1h <retrain-spec.json> [--window 60m] [--min-rows N]
+                                       check the production version's serving window against its training data
+                                       (drift per column; live metric where labels arrived) on a Temporal Schedule;
+                                       on an alert, retrain with the spec as <model>-retrain (one at a time)
+  pipewright monitor run <model> <retrain-spec.json> [--window 60m] [--min-rows N]
+                                       one check now, and its report
+  pipewright monitor delete <model>    remove the monitor's schedule
+  pipewright alerts [model]            the monitors' alerts: when, model, version, kind, reason, retraining run
 
 Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT,
   PIPEWRIGHT_USER (who alias changes are recorded as; default the login name), ... (see README)`;
@@ -105,6 +125,18 @@ function parseCommandLine(argv: string[]) {
       out: { type: 'string' },
       // demo
       spec: { type: 'string' },
+      // monitor
+      every: { type: 'string' },
+      window: { type: 'string' },
+      'min-rows': { type: 'string' },
+      // drift-demo
+      requests: { type: 'string' },
+      // rollout
+      mode: { type: 'string' },
+      share: { type: 'string' },
+      'min-requests': { type: 'string' },
+      'max-latency-ratio': { type: 'string' },
+      'max-error-increase': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -163,6 +195,28 @@ async function main(argv: string[]): Promise<number> {
         noCache: values['no-cache'] ?? false,
         ...(values.spec ? { spec: values.spec } : {}),
         ...(values.rows ? { rows: positiveInt(values.rows, '--rows')! } : {}),
+      });
+    case 'monitor':
+      return monitorCommand(positionals.slice(1), {
+        ...(values.every !== undefined ? { every: values.every } : {}),
+        ...(values.window !== undefined ? { window: values.window } : {}),
+        ...(values['min-rows'] !== undefined ? { minRows: values['min-rows'] } : {}),
+      });
+    case 'alerts':
+      return alertsCommand(arg);
+    case 'drift-demo':
+      return driftDemoCommand({
+        ...(values.rows ? { rows: positiveInt(values.rows, '--rows')! } : {}),
+        ...(values.requests ? { requests: positiveInt(values.requests, '--requests')! } : {}),
+      });
+    case 'rollout':
+      return rolloutCommand(positionals.slice(1), {
+        ...(values.mode !== undefined ? { mode: values.mode } : {}),
+        ...(values.share !== undefined ? { share: values.share } : {}),
+        ...(values.window !== undefined ? { window: values.window } : {}),
+        ...(values['min-requests'] !== undefined ? { minRequests: values['min-requests'] } : {}),
+        ...(values['max-latency-ratio'] !== undefined ? { maxLatencyRatio: values['max-latency-ratio'] } : {}),
+        ...(values['max-error-increase'] !== undefined ? { maxErrorIncrease: values['max-error-increase'] } : {}),
       });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);

@@ -2,7 +2,9 @@ import { ACTIVITY_STAGES, STAGE_POOL, type ActivityStage, type WorkerPool } from
 import { createDeployActivities } from '../activities/deploy';
 import { createEvaluateActivities } from '../activities/evaluate';
 import { createIngestActivities } from '../activities/ingest';
+import { createMonitorActivities } from '../activities/monitor';
 import { createRegistryActivities } from '../activities/registry';
+import { createReleaseActivities } from '../activities/release';
 import type { ActivityDeps } from '../activities/support/activity-deps';
 import { createTrainActivities } from '../activities/train';
 import { createTransformActivities } from '../activities/transform';
@@ -19,6 +21,8 @@ const STAGE_ACTIVITIES: Record<ActivityStage, (deps: ActivityDeps) => ActivityFu
   evaluate: createEvaluateActivities,
   registry: createRegistryActivities,
   deploy: createDeployActivities,
+  monitor: createMonitorActivities,
+  release: createReleaseActivities,
 };
 
 /** The stages a pool runs: the groups STAGE_POOL maps to it. */

@@ -3,3 +3,5 @@ export { trainingPipeline } from './training-pipeline';
 export { trainModel } from './train/train-model';
 export { hyperparameterSearch } from './tune/hyperparameter-search';
 export { crossValidate } from './evaluate/cross-validate';
+export { monitorModel } from './release/monitor-model';
+export { rollout } from './release/rollout';

@@ -175,6 +175,25 @@ const MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
     `,
   },
+  {
+    // Monitoring alerts (lib/monitoring/alerts.ts): what a monitor check found on the serving data
+    // (drift from training, or a live metric below the registered one) and the retraining it started.
+    id: 7,
+    sql: `
+      CREATE TABLE pipewright_alerts (
+        id                  bigserial PRIMARY KEY,
+        model               text NOT NULL,
+        version             integer NOT NULL,
+        kind                text NOT NULL CHECK (kind IN ('drift', 'performance')),
+        reason              text NOT NULL,
+        details             jsonb NOT NULL,  -- the check's report: per-column figures, live metric
+        monitor_workflow_id text NOT NULL UNIQUE,  -- one alert per check, however often its activity runs
+        retrain_workflow_id text,            -- the retraining run started (or already running) for it
+        at                  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX pipewright_alerts_model_at ON pipewright_alerts (model, at);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<void> {

@@ -1,5 +1,8 @@
 import { decodeOutputs, type Prediction } from '../features/label-task';
 import { BadRequestError } from './bad-request';
+
+/** A row the version could not answer with a finite value: a 400 for the client, and the version's fault in a rollout's error count. */
+export class ModelOutputError extends BadRequestError {}
 import { encodeRowCodes, instanceFields } from './instances';
 import type { RowSource } from './row-source';
 import type { LoadedModel } from './served-models';
@@ -16,7 +19,7 @@ export async function predictRows(loaded: LoadedModel, source: RowSource): Promi
   for (let i = 0; i < outputs.length; i++) {
     if (!Number.isFinite(outputs[i]!)) {
       const row = Math.floor(i / units);
-      throw new BadRequestError(`row ${row} gives no finite prediction: its values lie too far outside those the model was trained on; check their units`);
+      throw new ModelOutputError(`row ${row} gives no finite prediction: its values lie too far outside those the model was trained on; check their units`);
     }
   }
   return decodeOutputs(loaded.transform, outputs, rows, units);

@@ -49,7 +49,8 @@ export function registerV1Routes({ app, deps, predict }: ServingRoutes): void {
   app.post<{ Params: { '*': string } }>('/v1/models/*', async (request, reply) => {
     const { name, version, verb } = target(request.params['*'], 'POST');
     if (verb !== ':predict') throw new NotFoundError(`POST goes to /v1/models/${describeName(name)}:predict`);
-    const loaded = await models.resolve(name, version);
+    const choice = await models.choose(name, version);
+    const { loaded } = choice;
     request.servedModel = name;
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -70,7 +71,7 @@ export function registerV1Routes({ app, deps, predict }: ServingRoutes): void {
       throw new BadRequestError('request body must be a JSON object with an "instances" array, e.g. {"instances":[{...}]}');
     }
     const source = columnar ? inputColumns(record.inputs) : instanceRows(record.instances);
-    const predictions = await predict(reply, loaded, source, request.id);
+    const predictions = await predict(reply, choice, source, request.id);
     withRequestId(reply, request.id);
     return columnar
       ? { outputs: predictions, model_name: loaded.row.name, model_version: loaded.row.version }

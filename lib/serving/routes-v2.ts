@@ -39,10 +39,12 @@ export function registerV2Routes({ app, deps, predict }: ServingRoutes): void {
       return { name: loaded.row.name, version: String(loaded.row.version), ready: true };
     });
     app.post<{ Params: ModelParams }>(`${prefix}/infer`, async (request, reply) => {
-      const loaded = await resolve(request.params, request);
+      const choice = await models.choose(request.params.name, parseVersion(request.params.version));
+      request.servedModel = request.params.name;
+      const { loaded } = choice;
       const { source, id, outputs } = readV2Request(request.body, loaded.transform);
       const requestId = id ?? request.id;
-      const predictions = await predict(reply, loaded, source, requestId);
+      const predictions = await predict(reply, choice, source, requestId);
       withRequestId(reply, requestId);
       return { model_name: loaded.row.name, model_version: String(loaded.row.version), id: requestId, outputs: v2Outputs(loaded.head, predictions, outputs) };
     });

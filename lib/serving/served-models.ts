@@ -6,8 +6,10 @@ import { loadSavedModel } from '../models/model-io';
 import { predictCodes } from '../models/predict';
 import { productionModels, productionVersion, type ModelVersionRow } from '../registry/model-registry';
 import { requireVersion } from '../registry/model-lookup';
-import { NotFoundError } from './bad-request';
+import { BadRequestError, NotFoundError } from './bad-request';
 import { MicroBatcher, type BatchingOptions } from './micro-batcher';
+import { NO_ROLLOUT, RolloutTracker } from './rollout-tracker';
+import type { RolloutMode, RolloutStats } from '../../contracts/rollout';
 
 /** One model version in memory: its model, its fitted transform, and the batcher its requests go through. */
 export interface LoadedModel {
@@ -17,6 +19,16 @@ export interface LoadedModel {
   readonly head: LabelHead;
   /** Outputs (rows × units) for rows of feature codes, batched with concurrent requests. */
   predict(codes: Float32Array, rows: number): Promise<Float32Array>;
+}
+
+/** Which version answers a request, in what role, and what else scores it. */
+export interface Choice {
+  loaded: LoadedModel;
+  role: 'production' | 'canary';
+  /** Set while a rollout of the model runs: it counts both sides. */
+  tracker?: RolloutTracker;
+  /** Shadow mode: the challenger scores the same rows after production has answered. */
+  shadow?: LoadedModel;
 }
 
 /** Versions other than production that `/versions/{v}` requests keep loaded, least recently used out first. */
@@ -73,6 +85,8 @@ export class ServedModels {
   private readonly production = new Map<string, Version>();
   private readonly pinned = new Map<string, Version>();
   private readonly loading = new Map<string, Promise<Version>>();
+  /** Running rollouts by model: the challenger (a copy of its own, never evicted) and its tracker. */
+  private readonly rollouts = new Map<string, { challenger: Version; tracker: RolloutTracker }>();
 
   constructor(
     private readonly pool: Pool,
@@ -114,6 +128,60 @@ export class ServedModels {
       this.loading.set(key, loading);
     }
     return loading;
+  }
+
+  /**
+   * The version that answers a request for `name`: the one asked for by number; else production,
+   * or during a canary the challenger for its share of requests; during a shadow rollout production
+   * answers and the challenger scores a share of the same requests.
+   */
+  async choose(name: string, version?: number): Promise<Choice> {
+    if (version !== undefined) return { loaded: await this.resolve(name, version), role: 'production' };
+    const production = await this.resolve(name);
+    const rollout = this.rollouts.get(name);
+    if (!rollout) return { loaded: production, role: 'production' };
+    const { challenger, tracker } = rollout;
+    // The traffic split is a sampling decision, not part of any result: Math.random is right here.
+    const picked = Math.random() < tracker.share;
+    if (tracker.mode === 'canary') return picked ? { loaded: challenger, role: 'canary', tracker } : { loaded: production, role: 'production', tracker };
+    return { loaded: production, role: 'production', tracker, ...(picked ? { shadow: challenger } : {}) };
+  }
+
+  /**
+   * Starts (or keeps) a rollout of `version` of `name`: loads it beside production and routes as
+   * `mode` says. Setting the same rollout again keeps its figures, so a retried call is harmless; a
+   * different version, mode or share starts afresh.
+   */
+  async setRollout(name: string, version: number, mode: RolloutMode, share: number): Promise<RolloutStats> {
+    const production = this.production.get(name);
+    if (!production) throw new NotFoundError(`model "${name}" has no production version; serving: ${this.names().join(', ') || 'none'}`);
+    if (version === production.row.version) throw new BadRequestError(`version ${version} of ${name} is production already; roll out another version`);
+    const current = this.rollouts.get(name);
+    if (current && current.tracker.version === version && current.tracker.mode === mode && current.tracker.share === share) return current.tracker.stats();
+    let row: ModelVersionRow;
+    try {
+      row = await requireVersion(this.pool, name, version);
+    } catch (err) {
+      throw new NotFoundError((err as Error).message);
+    }
+    const challenger = current?.tracker.version === version ? current.challenger : await this.load(row);
+    if (current && current.challenger !== challenger) current.challenger.retire();
+    const tracker = new RolloutTracker(version, mode, share);
+    this.rollouts.set(name, { challenger, tracker });
+    return tracker.stats();
+  }
+
+  rolloutStats(name: string): RolloutStats {
+    return this.rollouts.get(name)?.tracker.stats() ?? NO_ROLLOUT;
+  }
+
+  /** Ends the rollout of `name` (all traffic to production); returns its last figures. */
+  clearRollout(name: string): RolloutStats {
+    const rollout = this.rollouts.get(name);
+    if (!rollout) return NO_ROLLOUT;
+    this.rollouts.delete(name);
+    rollout.challenger.retire();
+    return rollout.tracker.stats();
   }
 
   private async loadPinned(name: string, version: number, key: string): Promise<Version> {
@@ -179,8 +247,9 @@ export class ServedModels {
   }
 
   dispose(): void {
-    for (const loaded of [...this.production.values(), ...this.pinned.values()]) loaded.retire();
+    for (const loaded of [...this.production.values(), ...this.pinned.values(), ...[...this.rollouts.values()].map((r) => r.challenger)]) loaded.retire();
     this.production.clear();
     this.pinned.clear();
+    this.rollouts.clear();
   }
 }

@@ -4,9 +4,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Prediction } from '../features/label-task';
 import { BadRequestError, NotFoundError } from './bad-request';
 import { describeValue } from './describe-value';
-import { predictRows, rowRecords } from './predict-rows';
+import { ModelOutputError, predictRows, rowRecords } from './predict-rows';
 import type { RowSource } from './row-source';
-import type { LoadedModel, ServedModels } from './served-models';
+import type { Choice, ServedModels } from './served-models';
+import { registerAdminRoutes } from './routes-admin';
+import { predictionDifference } from './rollout-tracker';
 import type { ServingMetrics } from './serving-metrics';
 import { registerV1Routes } from './routes-v1';
 import { registerV2Routes } from './routes-v2';
@@ -41,8 +43,8 @@ export interface ServingAppDeps {
 export interface ServingRoutes {
   app: FastifyInstance;
   deps: ServingAppDeps;
-  /** Predicts the rows with the version, logs them, counts them; the request's id keys the log. */
-  predict(reply: FastifyReply, loaded: LoadedModel, source: RowSource, requestId: string): Promise<Prediction[]>;
+  /** Predicts the rows with the chosen version, logs them, counts them (and a rollout's sides); the request's id keys the log. */
+  predict(reply: FastifyReply, choice: Choice, source: RowSource, requestId: string): Promise<Prediction[]>;
 }
 
 /** How long an error message may be: a client's huge value must not come back as a huge answer. */
@@ -115,31 +117,53 @@ export function buildServingApp(deps: ServingAppDeps): FastifyInstance {
   const routes: ServingRoutes = {
     app,
     deps,
-    async predict(reply, loaded, source, requestId) {
-      const predictions = await predictRows(loaded, source);
+    async predict(reply, choice, source, requestId) {
+      const { loaded, role, tracker, shadow } = choice;
+      const side = role === 'canary' ? 'challenger' : 'production';
+      const started = performance.now();
+      let predictions: Prediction[];
+      try {
+        predictions = await predictRows(loaded, source);
+      } catch (err) {
+        // Only the version's own faults count against it in a rollout, not a client's bad rows.
+        if (tracker && (err instanceof ModelOutputError || !(err instanceof BadRequestError))) tracker.observe(side, performance.now() - started, false);
+        throw err;
+      }
+      tracker?.observe(side, performance.now() - started, true);
       deps.metrics.predicted(loaded.row.name, loaded.row.version, predictions.length);
-      deps.predictionLog?.log({
-        requestId,
-        model: loaded.row.name,
-        version: loaded.row.version,
-        role: 'production',
-        instances: rowRecords(loaded, source),
-        predictions,
-        latencyMs: reply.elapsedTime,
-      });
+      const instances = deps.predictionLog ? rowRecords(loaded, source) : [];
+      deps.predictionLog?.log({ requestId, model: loaded.row.name, version: loaded.row.version, role, instances, predictions, latencyMs: reply.elapsedTime });
+      if (shadow && tracker) {
+        // After production's answer is on its way: the shadow's work never delays the client.
+        setImmediate(() => {
+          const shadowStarted = performance.now();
+          predictRows(shadow, source).then(
+            (shadowPredictions) => {
+              tracker.observe('challenger', performance.now() - shadowStarted, true);
+              tracker.compared(predictions.length, predictionDifference(predictions, shadowPredictions));
+              deps.predictionLog?.log({
+                requestId,
+                model: shadow.row.name,
+                version: shadow.row.version,
+                role: 'shadow',
+                instances,
+                predictions: shadowPredictions,
+                latencyMs: performance.now() - shadowStarted,
+              });
+            },
+            (err: unknown) => {
+              if (err instanceof ModelOutputError || !(err instanceof BadRequestError)) tracker.observe('challenger', performance.now() - shadowStarted, false);
+            },
+          );
+        });
+      }
       return predictions;
     },
   };
 
   app.get('/healthz', async () => ({ status: 'ok', models: deps.models.names() }));
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.text()));
-  app.post('/admin/reload', async (request) => {
-    const body = request.body as { name?: unknown } | undefined;
-    const name = typeof body?.name === 'string' ? body.name : undefined;
-    const loaded = await deps.reload(name);
-    deps.metrics.served(deps.models.served());
-    return { loaded: loaded ?? null };
-  });
+  registerAdminRoutes(routes);
   registerV2Routes(routes);
   registerV1Routes(routes);
   return app;

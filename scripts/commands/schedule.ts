@@ -53,7 +53,7 @@ export async function scheduleCommand(args: readonly string[], flags: ScheduleFl
   }
 }
 
-const scheduleLink = (target: Target, scheduleId: string): string | undefined =>
+export const scheduleLink = (target: Target, scheduleId: string): string | undefined =>
   target.uiUrl ? `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/schedules/${encodeURIComponent(scheduleId)}` : undefined;
 
 async function create(
@@ -105,7 +105,7 @@ async function create(
 }
 
 /** The message of Temporal's "invalid schedule spec" (the SDK throws it as a TypeError; an older path as INVALID_ARGUMENT). */
-function invalidSpecMessage(err: unknown): string | undefined {
+export function invalidSpecMessage(err: unknown): string | undefined {
   if (err instanceof TypeError) return err.message;
   const cause = (err as { cause?: { code?: number; details?: string } } | undefined)?.cause;
   if (cause?.code === 3) return cause.details ?? (err as Error).message;

@@ -26,8 +26,8 @@ describe('pools and stages', () => {
   test('each pool registers exactly the activities of the stages STAGE_POOL gives it', () => {
     expect(stagesOfPool('cpu')).toEqual(['ingest', 'validate', 'transform']);
     expect(stagesOfPool('gpu')).toEqual(['train']);
-    expect(stagesOfPool('eval')).toEqual(['evaluate']);
-    expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy']);
+    expect(stagesOfPool('eval')).toEqual(['evaluate', 'monitor']);
+    expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy', 'release']);
     expect(stagesOfPool('orchestrator')).toEqual([]);
     expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual([
       'applyTransform',
@@ -38,13 +38,24 @@ describe('pools and stages', () => {
       'planIngest',
     ]);
     expect(Object.keys(activitiesOfPool('gpu', deps)).sort()).toEqual(['mergeRound', 'planTraining', 'trainEpoch', 'trainShards']);
-    expect(Object.keys(activitiesOfPool('eval', deps)).sort()).toEqual(['evaluateModel', 'evaluateShard', 'mergeEvaluation', 'permutationImportance']);
+    expect(Object.keys(activitiesOfPool('eval', deps)).sort()).toEqual([
+      'checkServingDrift',
+      'evaluateModel',
+      'evaluateShard',
+      'mergeEvaluation',
+      'permutationImportance',
+      'recordAlert',
+    ]);
     expect(Object.keys(activitiesOfPool('deploy', deps)).sort()).toEqual([
+      'checkCandidate',
       'deployModel',
+      'finishRollout',
       'productionBaseline',
       'recordRunFinished',
       'recordRunStarted',
       'registerModel',
+      'rolloutStats',
+      'startRollout',
     ]);
   });
 

@@ -18,6 +18,7 @@ import type { TrainActivities } from '../../activities/train';
 import type { TransformActivities } from '../../activities/transform';
 import type { ValidateActivities } from '../../activities/validate';
 import {
+  ALERT,
   MODEL,
   PIPELINE,
   STAGE,
@@ -63,7 +64,7 @@ export async function startTestEnvironment(extraArgs: string[] = []): Promise<Te
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cli },
-      searchAttributes: [PIPELINE, MODEL, STAGE],
+      searchAttributes: [PIPELINE, MODEL, STAGE, ALERT],
       extraArgs: [
         // As `pipewright up` does: one partition per task queue, so no poll waits on an empty partition.
         '--dynamic-config-value',

@@ -2,7 +2,9 @@ import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from
 import type { DeployActivities } from '../../activities/deploy';
 import type { EvaluateActivities } from '../../activities/evaluate';
 import type { IngestActivities } from '../../activities/ingest';
+import type { MonitorActivities } from '../../activities/monitor';
 import type { RegistryActivities } from '../../activities/registry';
+import type { ReleaseActivities } from '../../activities/release';
 import type { TrainActivities } from '../../activities/train';
 import type { TransformActivities } from '../../activities/transform';
 import type { ValidateActivities } from '../../activities/validate';
@@ -17,6 +19,8 @@ export interface StageActivities {
   evaluate: EvaluateActivities;
   registry: RegistryActivities;
   deploy: DeployActivities;
+  monitor: MonitorActivities;
+  release: ReleaseActivities;
 }
 
 const RETRY = {
@@ -40,6 +44,8 @@ export const STAGE_ACTIVITY_OPTIONS: Record<ActivityStage, Omit<ActivityOptions,
   evaluate: { startToCloseTimeout: '2h', heartbeatTimeout: '30s', retry: RETRY },
   registry: { startToCloseTimeout: '5m', retry: RETRY },
   deploy: { startToCloseTimeout: '5m', retry: RETRY },
+  monitor: { startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: RETRY },
+  release: { startToCloseTimeout: '5m', retry: RETRY },
 };
 
 /** The activities of one stage, routed to its pool's queue with its options. */
