@@ -62,7 +62,7 @@ export async function driftDemoCommand(options: { rows?: number; requests?: numb
         console.log('No breach: nothing to retrain.');
         return 1;
       }
-      console.log(`\nFollowing the retraining run ${result.retrain.workflowId} (the step cache reuses what this unchanged table allows):`);
+      console.log(`\nFollowing the retraining run ${result.retrain.workflowId} (on a table that has not changed, its steps may come from the step cache):`);
       const handle = client.workflow.getHandle<typeof trainingPipeline>(result.retrain.workflowId);
       printResult(await watchPipeline(handle), webUiLink(target.uiUrl, target.namespace, result.retrain.workflowId));
       const after = await productionVersion(db, model);

@@ -216,7 +216,7 @@ export function monitorResultLines(result: MonitorModelResult): string[] {
         ? (live.note ?? 'not measurable')
         : `${live.metric} ${fig(live.value)} on ${live.labels} labelled rows vs registered ${fig(live.registered)} (${live.status === 'degraded' ? 'degraded' : 'ok'}; allowed drop ${live.maxDrop})`;
   lines.push(`  Live     ${liveLine}`);
-  if (result.alert) lines.push(`  Alert    #${result.alert.id} ${result.alert.kind}: ${result.alert.reason}`);
+  if (result.alert) lines.push(`  Alert    #${result.alert.id} ${result.alert.reason}`);
   if (result.retrain.status === 'started') lines.push(`  Retrain  started ${result.retrain.workflowId}`);
   if (result.retrain.status === 'already_running') lines.push(`  Retrain  ${result.retrain.workflowId} is already running; not starting another`);
   return lines;

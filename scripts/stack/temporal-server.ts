@@ -67,6 +67,9 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
       await server.stop('SIGKILL');
       throw err;
     });
+    // `--search-attribute` takes effect when the SQLite file is created; a home from an older
+    // pipewright lacks attributes added since (PipewrightAlert), so add whatever is missing.
+    await registerSearchAttributes(address, config.temporalNamespace);
     return server;
   };
   const server = await start();
