@@ -40,7 +40,9 @@ export function readV2Request(body: unknown, transform: FittedTransform): V2Requ
       'the request body must be a JSON object with an "inputs" array, e.g. {"inputs":[{"name":…,"shape":[1],"datatype":"FP64","data":[…]}]}',
     );
   const { id, inputs, outputs } = body;
-  if (id !== undefined && typeof id !== 'string') throw new BadRequestError(`"id" must be a string, got ${describeValue(id)}`);
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 128)) {
+    throw new BadRequestError(`"id" must be a string of 1 to 128 characters, got ${describeValue(id)}`);
+  }
   if (!Array.isArray(inputs) || inputs.length === 0) throw new BadRequestError(`"inputs" must be a non-empty array of tensors, got ${describeValue(inputs)}`);
   const fields = new Map(instanceFields(transform).map((f) => [f.field, f]));
   const columns = new Map<string, unknown[]>();
