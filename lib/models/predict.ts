@@ -63,9 +63,13 @@ export function predictCodes(model: tfl.LayersModel, transform: FittedTransform,
   const slots = new Int32Array(rows * nnz);
   const values = new Float32Array(rows * nnz);
   for (let r = 0; r < rows; r++) encoder.sparseInto(codes.subarray(r * featureCount, (r + 1) * featureCount), slots, values, r * nnz);
-  const inputs = modelInputs(model, transform, { rows, slots, values, codes });
-  const out = runModel(model, inputs, rows);
-  tf.dispose(inputs);
+  // apply() in a tidy, not predict(): a server's batches are small, and predict's batching loop
+  // (slicing its inputs into batches of one) costs more than the forward pass itself.
+  const out = tf.tidy(() => {
+    const inputs = modelInputs(model, transform, { rows, slots, values, codes });
+    const result = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: false });
+    return Array.isArray(result) ? (result[0] as tf.Tensor) : (result as tf.Tensor);
+  });
   return out.data().then((data) => {
     out.dispose();
     return data as Float32Array;

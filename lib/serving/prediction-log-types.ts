@@ -37,7 +37,7 @@ export interface PredictionLogStats {
 export interface PredictionLogOptions {
   /** The most rows held (waiting plus being written); rows beyond it are dropped. Default 50_000. */
   maxQueuedRows?: number;
-  /** A flush starts as soon as this many rows wait, and writes at most about this many (whole records). Default 2_000. */
+  /** A flush starts as soon as this many rows wait, and writes at most about this many (whole records). Default 500: a flush is serialised on the serving event loop, so a small one keeps the pause short. */
   flushRows?: number;
   /** A flush starts at most this long after a row was queued. Default 250. */
   flushIntervalMs?: number;

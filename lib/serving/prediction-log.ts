@@ -60,7 +60,7 @@ export class PredictionLog {
     options: PredictionLogOptions = {},
   ) {
     this.maxQueuedRows = positiveInteger(options.maxQueuedRows, 50_000, 'maxQueuedRows');
-    this.flushRows = positiveInteger(options.flushRows, 2_000, 'flushRows');
+    this.flushRows = positiveInteger(options.flushRows, 500, 'flushRows');
     this.flushIntervalMs = nonNegative(options.flushIntervalMs, 250, 'flushIntervalMs');
     this.flushTimeoutMs = positiveInteger(options.flushTimeoutMs, 30_000, 'flushTimeoutMs');
     this.drops = new DropReporter(options.onDrop, nonNegative(options.onDropIntervalMs, 1_000, 'onDropIntervalMs'));
