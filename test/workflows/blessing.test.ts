@@ -4,24 +4,13 @@
  * deployed), production with another transform (its transform applied to the raw shards, scored on
  * this run's test rows), an incomparable production, and importance.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BinaryMetrics, DeployInput, EvaluateShardInput, ImportanceInput, PipelineProgress, RegisterInput, TrainingPipelineResult } from '../../contracts';
 import { progressQuery } from '../../contracts';
 import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { parsePipelineSpec } from '../../lib/spec/pipeline-spec';
-import { artifact, bundleWorkflows, FAKE_METRICS, flightsSpec, startTestEnvironment, withPipeline, type Call, type FakeOptions } from './helpers';
+import { artifact, FAKE_METRICS, flightsSpec, useWorkflowEnvironment, withPipeline, type Call, type FakeOptions } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 const inputsOf = <T>(calls: Call[], name: Call['name']): T[] => calls.filter((c) => c.name === name).map((c) => c.input as T);
 
@@ -39,7 +28,7 @@ async function run(
   spec: PipelineSpec,
   fakes: FakeOptions,
 ): Promise<{ result: TrainingPipelineResult; calls: Call[]; progress: PipelineProgress; memo: unknown }> {
-  return withPipeline(env, workflowBundle, spec, fakes, async ({ handle, calls }) => {
+  return withPipeline(suite.env, suite.bundle, spec, fakes, async ({ handle, calls }) => {
     const result = await handle.result();
     const progress = await handle.query(progressQuery);
     const memo = (await handle.describe()).memo;

@@ -6,8 +6,7 @@
  */
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import {
   PIPELINE_INPUT_ERROR,
   type CrossValidateInput,
@@ -23,18 +22,9 @@ import {
 } from '../../contracts';
 import { meanAndStd } from '../../workflows/evaluate/cv-summary';
 import type { crossValidate } from '../../workflows';
-import { artifact, bundleWorkflows, fakeActivities, flightsSpec, gate, sameQueueForEveryPool, startTestEnvironment, uniqueName } from './helpers';
+import { artifact, fakeActivities, flightsSpec, gate, sameQueueForEveryPool, useWorkflowEnvironment, uniqueName } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 const SHARDS = 3;
 /** Test rows of fold i in shard p, in the fakes: distinct per fold and shard. */
@@ -139,7 +129,13 @@ async function runCv(k: number, fakes: Fakes = {}, override: Partial<CrossValida
       return { metrics: foldMetrics(fold), report: artifact(`report-fold-${fold}.json`) };
     },
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+  const worker = await Worker.create({
+    connection: suite.env.nativeConnection,
+    namespace: suite.env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: suite.bundle,
+    activities,
+  });
   const input: CrossValidateInput = {
     spec: flightsSpec({ epochs: 1 }),
     dataset: dataset(),
@@ -149,7 +145,7 @@ async function runCv(k: number, fakes: Fakes = {}, override: Partial<CrossValida
     ...override,
   };
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof crossValidate>('crossValidate', { taskQueue, workflowId: taskQueue, args: [input] });
+    const handle = await suite.env.client.workflow.start<typeof crossValidate>('crossValidate', { taskQueue, workflowId: taskQueue, args: [input] });
     let result: CrossValidationResult | undefined;
     let error: unknown;
     try {
@@ -187,7 +183,7 @@ describe('crossValidate (fake activities, local dev server)', () => {
 
     // Each fold's training is a child named after the fold.
     expect(children.sort()).toEqual([1, 2, 3, 4].map((i) => `${workflowId}-fold-${i}-train`));
-    for (const id of children) expect((await env.client.workflow.getHandle(id).describe()).status.name).toBe('COMPLETED');
+    for (const id of children) expect((await suite.env.client.workflow.getHandle(id).describe()).status.name).toBe('COMPLETED');
 
     // Each activity's summary names its fold (the plan's, the folds').
     expect(summaries.filter((s) => s.name === 'planFolds')).toEqual([

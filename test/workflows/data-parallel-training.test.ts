@@ -4,8 +4,7 @@
  * end, early stopping, and what the pipeline's progress shows while the rounds run.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { asTemporalFailure } from '../../activities/support/run-task';
 import {
   progressQuery,
@@ -22,7 +21,6 @@ import { DATA_PARALLEL_PATCH } from '../../workflows/train/train-model';
 import { roundRange } from '../../workflows/train/training-schedule';
 import {
   artifact,
-  bundleWorkflows,
   eventually,
   FAKE_BACKEND,
   FAKE_BATCH_ROWS,
@@ -36,23 +34,14 @@ import {
   flightsSpec,
   gate,
   sameQueueForEveryPool,
-  startTestEnvironment,
+  useWorkflowEnvironment,
   withPipeline,
   withWorker,
   type Call,
   type FakeOptions,
 } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 type ModelSpec = PipelineSpec['model'];
 
@@ -78,14 +67,14 @@ async function train(
   fakes: FakeOptions = {},
   shards = encodedShards(4, fakes.validationRows),
 ): Promise<{ result: TrainModelResult; calls: Call[] }> {
-  return withWorker(env, workflowBundle, fakes, async ({ taskQueue, calls }) => {
+  return withWorker(suite.env, suite.bundle, fakes, async ({ taskQueue, calls }) => {
     const input: TrainModelInput = {
       model,
       transform: { ...artifact('transform.json'), inputDim: 12, trainRows: 800 },
       shards,
       queues: sameQueueForEveryPool(taskQueue),
     };
-    const result = await env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
+    const result = await suite.env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
     return { result, calls };
   });
 }
@@ -271,14 +260,14 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
         },
       },
     };
-    const history = await withWorker(env, workflowBundle, fakes, async ({ taskQueue }) => {
+    const history = await withWorker(suite.env, suite.bundle, fakes, async ({ taskQueue }) => {
       const input: TrainModelInput = {
         model,
         transform: { ...artifact('transform.json'), inputDim: 12, trainRows: 800 },
         shards: encodedShards(4, 20),
         queues: sameQueueForEveryPool(taskQueue),
       };
-      const handle = await env.client.workflow.start<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
+      const handle = await suite.env.client.workflow.start<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
       await handle.result();
       return handle.fetchHistory();
     });
@@ -287,7 +276,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
     const marker = markers[0]!.markerRecordedEventAttributes!;
     expect(marker.markerName).toBe('core_patch');
     expect(defaultPayloadConverter.fromPayload(marker.details!['patch-data']!.payloads![0]!)).toMatchObject({ id: DATA_PARALLEL_PATCH });
-    await expect(Worker.runReplayHistory({ workflowBundle }, history, 'data-parallel-replay')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: suite.bundle }, history, 'data-parallel-replay')).resolves.toBeUndefined();
   });
 
   describe('early stopping', () => {
@@ -356,8 +345,8 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
       return epoch === 1 && round === 1;
     };
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       spec,
       { validationRows: 20, around: { trainShards: (call, next) => (isHeld(call) ? held.promise.then(next) : next()) } },
       async ({ handle }) => {
@@ -392,7 +381,7 @@ describe('trainModel in data-parallel rounds (fake activities, local dev server)
       earlyStopping: { patience: 1, minDelta: 0, restoreBest: true },
       parallelism: { workers: 2, roundsPerEpoch: 1, share: 'shards' },
     });
-    await withPipeline(env, workflowBundle, spec, { validationRows: 20, validationLosses: [0.6, 0.7] }, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, spec, { validationRows: 20, validationLosses: [0.6, 0.7] }, async ({ handle, calls }) => {
       await handle.result();
       expect(new Set(inputsOf<TrainShardsInput>(calls, 'trainShards').map((s) => s.epoch))).toEqual(new Set([0, 1]));
       const [registered] = inputsOf<{ model: { uri: string; epochs: number } }>(calls, 'registerModel');

@@ -77,6 +77,27 @@ export async function startTestEnvironment(extraArgs: string[] = []): Promise<Te
   });
 }
 
+/** The dev server and the workflow bundle a test file shares, set in its beforeAll. */
+export interface WorkflowSuite {
+  env: TestWorkflowEnvironment;
+  bundle: WorkflowBundleWithSourceMap;
+}
+
+/**
+ * Starts a local dev server (with `extraArgs`) and bundles the workflows once for the calling test
+ * file, and tears the server down after its tests: call it at the top level of the file.
+ */
+export function useWorkflowEnvironment(extraArgs: string[] = []): WorkflowSuite {
+  const suite = {} as WorkflowSuite;
+  beforeAll(async () => {
+    [suite.env, suite.bundle] = await Promise.all([startTestEnvironment(extraArgs), bundleWorkflows()]);
+  });
+  afterAll(async () => {
+    await suite.env?.teardown();
+  });
+  return suite;
+}
+
 /** Workers and workflows log errors only: the tests provoke failures and retries on purpose, and assert on them. */
 export function quietRuntime(): void {
   try {

@@ -7,8 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import {
   PIPELINE_INPUT_ERROR,
   searchProgressQuery,
@@ -22,27 +21,17 @@ import { tuningSpecSchema } from '../../lib/spec/tuning-spec';
 import type { hyperparameterSearch } from '../../workflows';
 import {
   artifact,
-  bundleWorkflows,
   eventually,
   fakeActivities,
   flightsSpec,
   sameQueueForEveryPool,
-  startTestEnvironment,
+  useWorkflowEnvironment,
   uniqueName,
   type Call,
   type FakeOptions,
 } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 /** How good a learning rate is in the fakes: 1 at 0.01, falling by 1/3 per decade away from it. */
 const quality = (learningRate: number): number => 1 - Math.abs(Math.log10(learningRate) + 2) / 3;
@@ -120,9 +109,15 @@ async function search(
   const load = newLoad();
   const taskQueue = uniqueName('search');
   const { activities, calls } = fakeActivities(fakes(load));
-  const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+  const worker = await Worker.create({
+    connection: suite.env.nativeConnection,
+    namespace: suite.env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: suite.bundle,
+    activities,
+  });
   const result = await worker.runUntil(
-    env.client.workflow.execute<typeof hyperparameterSearch>('hyperparameterSearch', {
+    suite.env.client.workflow.execute<typeof hyperparameterSearch>('hyperparameterSearch', {
       taskQueue,
       workflowId: taskQueue,
       args: [searchInput(taskQueue, tuning)],
@@ -212,7 +207,7 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     expect(load.maxTrials).toBe(2);
 
     for (const t of result.trials) {
-      const description = await env.client.workflow.getHandle(t.workflowId).describe();
+      const description = await suite.env.client.workflow.getHandle(t.workflowId).describe();
       expect(description.type).toBe('trainModel');
       expect(description.parentExecution?.workflowId).toBe(searchId);
       expect(description.memo).toEqual({ trial: t.trial, params: t.params });
@@ -233,9 +228,15 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     const load = newLoad();
     const taskQueue = uniqueName('search-progress');
     const { activities } = fakeActivities(searchFakes(load, 60));
-    const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+    const worker = await Worker.create({
+      connection: suite.env.nativeConnection,
+      namespace: suite.env.namespace ?? 'default',
+      taskQueue,
+      workflowBundle: suite.bundle,
+      activities,
+    });
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', {
+      const handle = await suite.env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', {
         taskQueue,
         workflowId: taskQueue,
         args: [searchInput(taskQueue, { strategy: 'random', trials: 4, parallelism: 2, space })],
@@ -276,9 +277,15 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     const load = newLoad();
     const taskQueue = uniqueName('search-cancel');
     const { activities } = fakeActivities(searchFakes(load, 60));
-    const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+    const worker = await Worker.create({
+      connection: suite.env.nativeConnection,
+      namespace: suite.env.namespace ?? 'default',
+      taskQueue,
+      workflowBundle: suite.bundle,
+      activities,
+    });
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', {
+      const handle = await suite.env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', {
         taskQueue,
         workflowId: taskQueue,
         args: [searchInput(taskQueue, { strategy: 'random', trials: 4, parallelism: 2, space })],
@@ -293,7 +300,7 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
       expect(failure).toBeInstanceOf(WorkflowFailedError);
       expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
       for (const trial of ['00', '01']) {
-        const { status } = await env.client.workflow.getHandle(`${taskQueue}-trial-${trial}`).describe();
+        const { status } = await suite.env.client.workflow.getHandle(`${taskQueue}-trial-${trial}`).describe();
         expect(status.name).toBe('CANCELLED');
       }
       const events = (await handle.fetchHistory()).events ?? [];
@@ -306,8 +313,12 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     const input = searchInput(taskQueue, { strategy: 'asha', trials: 6, parallelism: 2, seed: 11, space });
     const load = newLoad();
     const first = fakeActivities(searchFakes(load, 30));
-    const workerOptions = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle };
-    const handle = await env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', { taskQueue, workflowId: taskQueue, args: [input] });
+    const workerOptions = { connection: suite.env.nativeConnection, namespace: suite.env.namespace ?? 'default', taskQueue, workflowBundle: suite.bundle };
+    const handle = await suite.env.client.workflow.start<typeof hyperparameterSearch>('hyperparameterSearch', {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [input],
+    });
 
     // The first worker runs until two trials have reported, then goes away (its cached state with it).
     const lost = await Worker.create({ ...workerOptions, activities: first.activities });
@@ -331,6 +342,6 @@ describe('hyperparameterSearch (fake activities, local dev server)', () => {
     const startedChildren = (history.events ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
     expect(startedChildren).toEqual(result.trials.map((t) => t.workflowId));
     // And the whole history replays on today's code.
-    await expect(Worker.runReplayHistory({ workflowBundle }, history, taskQueue)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: suite.bundle }, history, taskQueue)).resolves.toBeUndefined();
   });
 });

@@ -5,22 +5,12 @@
  * The retraining child is the real trainingPipeline on the fakes, held at its first activity.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { ALERT, MODEL, type CheckServingDriftInput, type MonitorModelInput, type MonitorReport, type RecordAlertInput } from '../../contracts';
 import type { monitorModel } from '../../workflows';
-import { bundleWorkflows, fakeActivities, flightsSpec, gate, sameQueueForEveryPool, startTestEnvironment, uniqueName } from './helpers';
+import { fakeActivities, flightsSpec, gate, sameQueueForEveryPool, useWorkflowEnvironment, uniqueName } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 function report(model: string, breach: boolean): MonitorReport {
   const value = breach ? 0.31 : 0.02;
@@ -62,10 +52,10 @@ async function withMonitorWorker<T>(
     },
   };
   const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+    connection: suite.env.nativeConnection,
+    namespace: suite.env.namespace ?? 'default',
     taskQueue,
-    workflowBundle,
+    workflowBundle: suite.bundle,
     activities: { ...activities, ...monitorActivities },
   });
   const runsStarted = (): number => calls.filter((c) => c.name === 'recordRunStarted').length;
@@ -84,7 +74,7 @@ function monitorInput(model: string, taskQueue: string): MonitorModelInput {
 }
 
 const startMonitor = (taskQueue: string, input: MonitorModelInput, id: string) =>
-  env.client.workflow.start<typeof monitorModel>('monitorModel', { taskQueue, workflowId: id, args: [input] });
+  suite.env.client.workflow.start<typeof monitorModel>('monitorModel', { taskQueue, workflowId: id, args: [input] });
 
 describe('monitorModel (fake activities, local dev server)', () => {
   test('no breach: nothing recorded, nothing started, the check in the memo', async () => {
@@ -106,7 +96,7 @@ describe('monitorModel (fake activities, local dev server)', () => {
         expect(description.memo).toEqual({ check: 'no drift in 1 columns over 800 rows' });
         expect(description.typedSearchAttributes.get(ALERT)).toBeUndefined();
         expect(description.typedSearchAttributes.get(MODEL)).toBe(model);
-        await expect(env.client.workflow.getHandle(`${model}-retrain`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+        await expect(suite.env.client.workflow.getHandle(`${model}-retrain`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
       },
     );
     held.open();
@@ -141,7 +131,7 @@ describe('monitorModel (fake activities, local dev server)', () => {
         expect(description.memo).toEqual({ alert: 'drift: distance JS 0.31 > 0.1' });
 
         // The monitor has completed; its child goes on (ABANDON), held at its first activity.
-        const retrain = env.client.workflow.getHandle(`${model}-retrain`);
+        const retrain = suite.env.client.workflow.getHandle(`${model}-retrain`);
         const child = await retrain.describe();
         expect(child.status.name).toBe('RUNNING');
         expect(child.type).toBe('trainingPipeline');

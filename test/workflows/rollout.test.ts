@@ -3,8 +3,7 @@
  * is promoted when the window ends; a broken one is rolled back on its own before it ends, with the
  * figures in the reason; one that fails its check never gets traffic.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import {
   DEFAULT_ROLLOUT_POLICY,
   rolloutProgressQuery,
@@ -17,18 +16,9 @@ import {
   type SetRolloutInput,
 } from '../../contracts';
 import type { rollout } from '../../workflows';
-import { bundleWorkflows, sameQueueForEveryPool, startTestEnvironment, uniqueName } from './helpers';
+import { sameQueueForEveryPool, useWorkflowEnvironment, uniqueName } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 const side = (requests: number, errors: number, p99Ms = 2): RoleStats => ({ requests, errors, p50Ms: 1, p99Ms });
 
@@ -60,9 +50,15 @@ async function runRollout(policy: Partial<RolloutPolicy>, fake: Fake) {
       return { production: input.outcome === 'promote' ? input.version : 3 };
     },
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle, activities });
+  const worker = await Worker.create({
+    connection: suite.env.nativeConnection,
+    namespace: suite.env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: suite.bundle,
+    activities,
+  });
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof rollout>('rollout', {
+    const handle = await suite.env.client.workflow.start<typeof rollout>('rollout', {
       taskQueue,
       workflowId: taskQueue,
       args: [

@@ -6,8 +6,6 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
   MODEL,
   progressQuery,
@@ -25,7 +23,6 @@ import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
 import type { trainModel } from '../../workflows';
 import {
   artifact,
-  bundleWorkflows,
   FAKE_BACKEND,
   FAKE_BATCH_ROWS,
   fakeBatchesOf,
@@ -35,7 +32,7 @@ import {
   fakeShardCheckpoint,
   flightsSpec,
   sameQueueForEveryPool,
-  startTestEnvironment,
+  useWorkflowEnvironment,
   withPipeline,
   withWorker,
   type Call,
@@ -48,19 +45,7 @@ const EPOCHS = 4;
 const PARALLELISM = { workers: 2, roundsPerEpoch: 2, share: 'shards' as const };
 const ROUNDS = PARALLELISM.roundsPerEpoch;
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([
-    startTestEnvironment(['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS}`]),
-    bundleWorkflows(),
-  ]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment(['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS}`]);
 
 /** The merged checkpoint after round `round` of `epoch` (both workers, in worker order). */
 const mergedAfter = (epoch: number, round: number = ROUNDS - 1): ReturnType<typeof fakeMergedCheckpoint> =>
@@ -150,7 +135,7 @@ const encodedShards = (validationRows = 0): EncodedShardRef[] =>
 
 describe(`trainModel continues as new (server: limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS})`, () => {
   test('a multi-epoch training in the pipeline continues as new between epochs, carries the plan and the checkpoint, and returns the same result', async () => {
-    await withPipeline(env, workflowBundle, flightsSpec({ epochs: EPOCHS, parallelism: PARALLELISM }), {}, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, flightsSpec({ epochs: EPOCHS, parallelism: PARALLELISM }), {}, async ({ handle, calls }) => {
       const result = await handle.result();
 
       // One plan for the whole training, across runs.
@@ -173,7 +158,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
       const parentEvents = (await handle.fetchHistory()).events ?? [];
       const childStarted = parentEvents.find((e) => e.childWorkflowExecutionStartedEventAttributes)!.childWorkflowExecutionStartedEventAttributes!;
       expect(childStarted.workflowExecution?.workflowId).toBe(childId);
-      const runs = await runChain(env.client, childId, childStarted.workflowExecution!.runId!);
+      const runs = await runChain(suite.env.client, childId, childStarted.workflowExecution!.runId!);
       // The epochs split over several runs, in order, whole (never a round in one run and the next round in another).
       expect(runs.length).toBeGreaterThan(1);
       expect(runs.flatMap((r) => r.epochs)).toEqual([0, 1, 2, 3]);
@@ -196,14 +181,14 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
         expect(resume.stoppedEarly).toBeFalsy();
         expect(runs[i]!.epochs[0]).toBe(resume.epochsDone);
       }
-      const latest = await env.client.workflow.getHandle(childId).describe();
+      const latest = await suite.env.client.workflow.getHandle(childId).describe();
       expect(latest.runId).toBe(runs[runs.length - 1]!.runId);
       expect(latest.parentExecution?.workflowId).toBe(handle.workflowId);
       expect(latest.typedSearchAttributes.get(MODEL)).toBe('flights');
 
       // The same model as one run would give, and the parent heard every round from every run.
       const expected = expectedTraining(EPOCHS);
-      expect(await env.client.workflow.getHandle<typeof trainModel>(childId).result()).toEqual(expected);
+      expect(await suite.env.client.workflow.getHandle<typeof trainModel>(childId).result()).toEqual(expected);
       expect(calls.find((c) => c.name === 'registerModel')!.input as RegisterInput).toMatchObject({ model: expected.model });
       expect(result.backend).toBe(FAKE_BACKEND);
       const progress = await handle.query(progressQuery);
@@ -218,20 +203,20 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
     // Best at epoch 0; epochs 1 and 2 do not beat it: stops after epoch 2.
     const validationLosses = [0.5, 0.6, 0.55, 0.1, 0.1, 0.1];
     const spec = flightsSpec({ epochs: 6, earlyStopping, parallelism: PARALLELISM });
-    await withPipeline(env, workflowBundle, spec, { validationRows: 20, validationLosses }, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, spec, { validationRows: 20, validationLosses }, async ({ handle, calls }) => {
       await handle.result();
       const childId = `${handle.workflowId}-train`;
       const childStarted = ((await handle.fetchHistory()).events ?? []).find(
         (e) => e.childWorkflowExecutionStartedEventAttributes,
       )!.childWorkflowExecutionStartedEventAttributes!;
-      const runs = await runChain(env.client, childId, childStarted.workflowExecution!.runId!);
+      const runs = await runChain(suite.env.client, childId, childStarted.workflowExecution!.runId!);
       expect(runs.flatMap((r) => r.epochs)).toEqual([0, 1, 2]);
       expect(runs.length).toBeGreaterThan(1);
       for (const run of runs.slice(1)) expect(run.resume!.best).toEqual({ epoch: 0, loss: 0.5, checkpoint: mergedAfter(0) });
       // The run that stopped does not continue as new: it completes.
       expect(runs[runs.length - 1]!.completed).toBe(true);
 
-      const result = await env.client.workflow.getHandle<typeof trainModel>(childId).result();
+      const result = await suite.env.client.workflow.getHandle<typeof trainModel>(childId).result();
       expect(result).toMatchObject({ stoppedAfterEpochs: 3, validationLosses: [0.5, 0.6, 0.55], losses: [0, 1, 2].map(fakeLoss) });
       expect(result.model).toMatchObject({ ...mergedAfter(0), epochs: 3, finalLoss: fakeLoss(2) });
       expect((calls.find((c) => c.name === 'registerModel')!.input as RegisterInput).model.uri).toBe(mergedAfter(0).uri);
@@ -254,7 +239,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
       plan: PLAN,
       validationLosses: [],
     };
-    await withWorker(env, workflowBundle, {}, async ({ taskQueue, calls }) => {
+    await withWorker(suite.env, suite.bundle, {}, async ({ taskQueue, calls }) => {
       const input: TrainModelInput = {
         model: spec.model,
         transform: { ...artifact('transform.json'), inputDim: 12, trainRows: 800 },
@@ -263,7 +248,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
         resume,
       };
       // No parent: nobody to signal rounds to.
-      const result = await env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
+      const result = await suite.env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
       expect(result).toEqual(expectedTraining(EPOCHS));
       expect(calls.some((c) => c.name === 'planTraining')).toBe(false);
       expect(
@@ -289,7 +274,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
       trainSamples: 800,
       trainSeconds: 0.5,
     };
-    await withWorker(env, workflowBundle, {}, async ({ taskQueue, calls }) => {
+    await withWorker(suite.env, suite.bundle, {}, async ({ taskQueue, calls }) => {
       const input: TrainModelInput = {
         model: spec.model,
         transform: { ...artifact('transform.json'), inputDim: 12, trainRows: 800 },
@@ -297,7 +282,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
         queues: sameQueueForEveryPool(taskQueue),
         resume,
       };
-      const result = await env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
+      const result = await suite.env.client.workflow.execute<typeof trainModel>('trainModel', { taskQueue, workflowId: taskQueue, args: [input] });
       expect(calls.filter((c) => c.name === 'planTraining')).toHaveLength(1);
       expect(
         trainShards(calls)
@@ -313,7 +298,7 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
     const current = flightsSpec({ epochs: EPOCHS });
     const { parallelism: _parallelism, ...model } = current.model;
     const spec = { ...current, model: model as PipelineSpec['model'] };
-    await withPipeline(env, workflowBundle, spec, {}, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, spec, {}, async ({ handle, calls }) => {
       await handle.result();
       expect(calls.some((c) => c.name === 'planTraining' || c.name === 'trainShards' || c.name === 'mergeRound')).toBe(false);
       const epochs = calls.filter((c) => c.name === 'trainEpoch').map((c) => c.input as TrainEpochInput);
@@ -329,14 +314,14 @@ describe(`trainModel continues as new (server: limit.historyCount.suggestContinu
       )!.childWorkflowExecutionStartedEventAttributes!;
       let runs = 0;
       for (let runId: string | undefined = childStarted.workflowExecution!.runId!; runId; runs++) {
-        const events: HistoryEvent[] = (await env.client.workflow.getHandle(childId, runId).fetchHistory()).events ?? [];
+        const events: HistoryEvent[] = (await suite.env.client.workflow.getHandle(childId, runId).fetchHistory()).events ?? [];
         // Every run of it is one the code before data-parallel training would write: no patch marker.
         expect(events.some((e) => e.markerRecordedEventAttributes)).toBe(false);
         runId =
           events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
       }
       expect(runs).toBeGreaterThan(1);
-      expect(await env.client.workflow.getHandle<typeof trainModel>(childId).result()).toMatchObject({
+      expect(await suite.env.client.workflow.getHandle<typeof trainModel>(childId).result()).toMatchObject({
         model: { uri: 'file:///fake/checkpoint-3', epochs: EPOCHS },
         losses: [0, 1, 2, 3].map(fakeLoss),
       });

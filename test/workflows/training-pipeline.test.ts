@@ -6,8 +6,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { asTemporalFailure, runActivity } from '../../activities/support/run-task';
 import {
   MODEL,
@@ -33,7 +31,6 @@ import { PipelineInputError } from '../../lib/errors';
 import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
 import {
   artifact,
-  bundleWorkflows,
   eventually,
   FAKE_BACKEND,
   FAKE_BATCH_ROWS,
@@ -48,23 +45,14 @@ import {
   flightsSpec,
   gate,
   scheduledActivities,
-  startTestEnvironment,
+  useWorkflowEnvironment,
   withPipeline,
   type Call,
   type FakeOptions,
   type PipelineRun,
 } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([startTestEnvironment(), bundleWorkflows()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = useWorkflowEnvironment();
 
 const inputsOf = <T>(calls: Call[], name: Call['name']): T[] => calls.filter((c) => c.name === name).map((c) => c.input as T);
 
@@ -110,8 +98,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
     let maxInFlight = 0;
     const allStarted = gate();
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       spec,
       {
         around: {
@@ -232,8 +220,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
     const model = { ...artifact('cached-model'), epoch: 1, backend: FAKE_BACKEND, epochs: 2, trainSamples: 1600, trainSeconds: 1, finalLoss: 0.3 };
     const cachedMetrics = { ...FAKE_METRICS, auc: 0.77 };
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       spec,
       {
         around: {
@@ -271,7 +259,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         expect(inputsOf<{ shard: ShardRef; transform: { uri: string } }>(calls, 'applyTransform').map((i) => [i.shard.partition, i.transform.uri])).toEqual([
           [3, transform.uri],
         ]);
-        await expect(env.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).rejects.toThrow();
+        await expect(suite.env.client.workflow.getHandle(`${handle.workflowId}-train`).describe()).rejects.toThrow();
         const [registered] = inputsOf<RegisterInput>(calls, 'registerModel');
         expect(registered).toMatchObject({ model, transform, metrics: cachedMetrics });
         expect(registered!.computedSteps.map((e) => e.key)).toEqual(['key-apply-3']);
@@ -290,7 +278,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
   });
 
   test('--no-cache: the workflow asks for no reuse', async () => {
-    await withPipeline(env, workflowBundle, flightsSpec(), { reuseSteps: false }, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, flightsSpec(), { reuseSteps: false }, async ({ handle, calls }) => {
       await handle.result();
       expect(inputsOf<{ reuseSteps: boolean }>(calls, 'checkDataset')[0]!.reuseSteps).toBe(false);
     });
@@ -299,8 +287,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
   test('trains in a child workflow <id>-train of type trainModel whose epochs show in the parent progress as they end', async () => {
     const lastEpoch = gate();
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       { around: { trainShards: async (call, next) => ((call.input as TrainShardsInput).epoch === 1 ? lastEpoch.promise.then(next) : next()) } },
       async ({ handle }) => {
@@ -318,7 +306,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         lastEpoch.open();
         await handle.result();
 
-        const child = env.client.workflow.getHandle(`${handle.workflowId}-train`);
+        const child = suite.env.client.workflow.getHandle(`${handle.workflowId}-train`);
         const described = await child.describe();
         expect(described.type).toBe('trainModel');
         expect(described.status.name).toBe('COMPLETED');
@@ -342,8 +330,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
     const ingestGate = gate();
     // Fewer partitions than the spec asks for (a small table): ingest counts the planned ones.
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       { partitions: 3, around: { ingestPartition: (_c, next) => ingestGate.promise.then(next) } },
       async ({ handle }) => {
@@ -400,7 +388,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       runActivity(async () => {
         throw new PipelineInputError(message);
       });
-    await withPipeline(env, workflowBundle, flightsSpec(), { around: { checkDataset } }, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, flightsSpec(), { around: { checkDataset } }, async ({ handle, calls }) => {
       const failure = await failureOf(handle.result());
       expect(failure.type).toBe(PIPELINE_INPUT_ERROR);
       expect(failure.nonRetryable).toBe(true);
@@ -431,7 +419,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         return epoch === 1 && worker === 1 ? Promise.reject(ApplicationFailure.nonRetryable(message, PIPELINE_INPUT_ERROR)) : next();
       },
     };
-    await withPipeline(env, workflowBundle, flightsSpec(), { around }, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, flightsSpec(), { around }, async ({ handle, calls }) => {
       const failure = await failureOf(handle.result());
       expect(failure.type).toBe(PIPELINE_INPUT_ERROR);
       expect(failure.nonRetryable).toBe(true);
@@ -447,7 +435,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       expect(calls.some((c) => c.name === 'evaluateModel')).toBe(false);
       expect(inputsOf<RunFinished>(calls, 'recordRunFinished')[0]).toMatchObject({ status: 'failed', metrics: { error: message, stage: 'train' } });
 
-      const child = await env.client.workflow.getHandle(`${handle.workflowId}-train`).describe();
+      const child = await suite.env.client.workflow.getHandle(`${handle.workflowId}-train`).describe();
       expect(child.status.name).toBe('FAILED');
       const progress = await handle.query(progressQuery);
       expect(progress.stage).toBe('failed');
@@ -461,8 +449,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
   test('a cancelled run is recorded as cancelled in the stage it was in (progress, search attribute, run log)', async () => {
     const fitting = gate();
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       { around: { fitTransform: (_c, next) => fitting.promise.then(next) } },
       async ({ handle, calls }) => {
@@ -501,8 +489,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
   test('an activity that fails once with a plain Error is retried, and the history shows attempt 2', async () => {
     const message = 'transient: artifact store busy';
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       {
         around: {
@@ -538,7 +526,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
 
   /** The trainShards results in the training child's history (every run of it), as [epoch, worker, result]. */
   async function trainShardsResults(handle: PipelineRun['handle']): Promise<Array<[number, number, TrainShardsResult]>> {
-    const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+    const events = (await suite.env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
     const scheduled = new Map(
       events
         .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainShards')
@@ -566,8 +554,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       return epoch === 1 && worker === 0;
     };
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       { around: { trainShards: (call, next) => (isVictim(call) && call.attempt === 1 ? Promise.reject(asTemporalFailure(new Error(message))) : next()) } },
       async ({ handle, calls }) => {
@@ -593,7 +581,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
         expect(inputsOf<RegisterInput>(calls, 'registerModel')[0]!.model).toMatchObject({ uri: mergedAfter(1), trainSamples: 2 * EPOCH_SAMPLES });
         expect((await trainShardsResults(handle)).every(([, , r]) => r.resumedAtBatch === undefined)).toBe(true);
 
-        const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+        const events = (await suite.env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
         const retried = events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
         expect(retried).toHaveLength(1);
         expect(retried[0]!.activityTaskStartedEventAttributes!.lastFailure?.message).toBe(message);
@@ -610,8 +598,8 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       seconds: 0.1,
     };
     await withPipeline(
-      env,
-      workflowBundle,
+      suite.env,
+      suite.bundle,
       flightsSpec(),
       {
         around: {
@@ -653,7 +641,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
     const current = flightsSpec();
     const { parallelism: _parallelism, ...model } = current.model;
     const spec = { ...current, model: model as PipelineSpec['model'] };
-    await withPipeline(env, workflowBundle, spec, {}, async ({ handle, calls }) => {
+    await withPipeline(suite.env, suite.bundle, spec, {}, async ({ handle, calls }) => {
       const result = await handle.result();
       expect(result.model.version).toBe(FAKE_VERSION);
       expect(calls.some((c) => c.name === 'planTraining' || c.name === 'trainShards' || c.name === 'mergeRound')).toBe(false);
@@ -668,7 +656,7 @@ describe('trainingPipeline (fake activities, local dev server)', () => {
       expect(progress.stages.train).toMatchObject({ status: 'done', done: 2, total: 2 });
       expect(progress.training).toBeUndefined();
       // No patch marker: the child's history is one the code before data-parallel training would write.
-      const events = (await env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
+      const events = (await suite.env.client.workflow.getHandle(`${handle.workflowId}-train`).fetchHistory()).events ?? [];
       expect(events.some((e) => e.markerRecordedEventAttributes)).toBe(false);
     });
   });
