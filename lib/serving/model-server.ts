@@ -4,7 +4,8 @@ import type { Pool } from 'pg';
 import { initBackend } from '../models/backend';
 import { DEFAULT_BATCHING, type BatchingOptions } from './micro-batcher';
 import { ServedModels } from './served-models';
-import { buildServingApp, type PredictionSink, type ServingAppDeps } from './serving-app';
+import type { PredictionLog } from './prediction-log';
+import { buildServingApp, type ServingAppDeps } from './serving-app';
 import { ServingMetrics } from './serving-metrics';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -14,7 +15,7 @@ export interface ModelServerOptions {
   /** pino logger for the server's JSON logs; none by default (tests). */
   logger?: FastifyBaseLogger;
   /** Where predictions are logged (PredictionLog), with its feedback store and counters. */
-  predictionLog?: PredictionSink & { stats(): { logged: number; dropped: number; queued: number } };
+  predictionLog?: Pick<PredictionLog, 'log' | 'stats'>;
   feedback?: ServingAppDeps['feedback'];
   bodyLimit?: number;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Prediction } from '../features/label-task';
+import type { PredictionLog } from './prediction-log';
 import { BadRequestError, NotFoundError } from './bad-request';
 import { describeValue } from './describe-value';
 import { ModelOutputError, predictRows, rowRecords } from './predict-rows';
@@ -13,18 +14,8 @@ import type { ServingMetrics } from './serving-metrics';
 import { registerV1Routes } from './routes-v1';
 import { registerV2Routes } from './routes-v2';
 
-/** What the server hands each prediction to, for the prediction log (see PredictionLog); never awaited. */
-export interface PredictionSink {
-  log(record: {
-    requestId: string;
-    model: string;
-    version: number;
-    role: 'production' | 'canary' | 'shadow';
-    instances: ReadonlyArray<Record<string, unknown>>;
-    predictions: ReadonlyArray<unknown>;
-    latencyMs: number;
-  }): void;
-}
+/** What the server hands each prediction to (PredictionLog in the process); never awaited. */
+export type PredictionSink = Pick<PredictionLog, 'log'>;
 
 export interface ServingAppDeps {
   models: ServedModels;

@@ -1,3 +1,4 @@
+import type { PredictionLogStats } from './prediction-log';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds: sub-millisecond resolution where a served prediction should be. */
@@ -57,7 +58,7 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
-  constructor(predictionLog?: () => { logged: number; dropped: number; queued: number } | undefined) {
+  constructor(predictionLog?: () => PredictionLogStats | undefined) {
     collectDefaultMetrics({ register: this.registry });
     if (predictionLog) {
       const logged = new Gauge({

@@ -1,5 +1,5 @@
 import { DEFAULT_ROLLOUT_POLICY, type RolloutPolicy, type RolloutProgress, type RolloutResult } from '../../contracts';
-import { parseDuration } from '../commands/monitor';
+import { parseDuration } from './duration';
 import { UsageError } from './usage-error';
 
 export const ROLLOUT_USAGE =

@@ -9,6 +9,7 @@ import { connectClient, failureMessage, webUiLink } from '../client/pipeline-cli
 import { CATCHUP_WINDOW_MS, formatDuration, scheduleIdOf, SCHEDULE_OVERLAP } from '../client/schedule-lines';
 import { resolveTarget, type Target } from '../client/target';
 import { textTable } from '../client/text-table';
+import { parseDuration } from '../client/duration';
 import { UsageError } from '../client/usage-error';
 import { withRegistry } from './registry-db';
 import { readSpecFile } from './run';
@@ -30,16 +31,6 @@ export interface MonitorFlags {
 
 /** The Temporal Schedule of a model's monitor: `pipewright-monitor-<model>`. */
 export const monitorScheduleId = (model: string): string => scheduleIdOf(`monitor-${model}`);
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "90s", "15m", "1h", "2d" as milliseconds; a bare number is in `bareUnit`. */
-export function parseDuration(value: string, flag: string, usage: string, bareUnit: 's' | 'm' = 'm'): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(value.trim());
-  const ms = match ? Number(match[1]) * UNIT_MS[match[2] || bareUnit]! : Number.NaN;
-  if (!(ms > 0)) throw new UsageError(`${flag} must be a duration like 90s, 15m, 1h or 1d, got "${value}"`, usage);
-  return ms;
-}
 
 /** The monitor the command line describes, checked as a spec: its errors are the spec's. */
 async function monitorSpecOf(model: string, specFile: string, flags: MonitorFlags, usage: string): Promise<MonitorSpec> {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await initBackend(undefined, { batchSize: 1 });
   fixture = await servingFixture('late', { column: 'y', greaterThan: 0 }, BINARY, {
     features: FEATURES,
-    predictionLog: { log: (record) => logged.push(record), stats: () => ({ logged: logged.length, dropped: 0, queued: 0 }) },
+    predictionLog: { log: (record) => logged.push(record), stats: () => ({ logged: logged.length, dropped: 0, queued: 0, failedFlushes: 0 }) },
     feedback: async (input) => {
       feedback.push(input);
       return { recorded: input.labels.length, matched: input.labels.length };
