@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_QUEUE_PREFIX } from '../contracts/task-queues';
 
 /** TensorFlow.js backends a user can ask for (PIPEWRIGHT_TF_BACKEND); `auto` picks the best that loads. */
@@ -63,6 +64,70 @@ export interface PipewrightConfig {
   logLevel: string;
   /** Port of this pool process's Prometheus endpoint for the Temporal SDK's worker metrics (PIPEWRIGHT_WORKER_METRICS_PORT; none when unset). */
   workerMetricsPort: number | undefined;
+  /**
+   * How clients and workers authenticate to Temporal, under Temporal's own variable names (the
+   * `temporal` CLI and the SDKs' environment configuration read the same ones).
+   */
+  temporalAuth: TemporalAuthConfig;
+  /**
+   * `pipewright up` runs the full Temporal server (frontend, history, matching, worker services)
+   * on the project's PostgreSQL instead of the CLI dev server (PIPEWRIGHT_TEMPORAL_CLUSTER=on or `up --cluster`).
+   */
+  temporalCluster: boolean;
+  /** A Temporal server binary (`go.temporal.io/server/cmd/server`) to use instead of the cache or a build (TEMPORAL_SERVER). */
+  temporalServer: string | undefined;
+  /** Its schema tool (`go.temporal.io/server/cmd/tools/sql`; TEMPORAL_SQL_TOOL). */
+  temporalSqlTool: string | undefined;
+  /** Payload encryption: raw `id:base64key` list (PIPEWRIGHT_PAYLOAD_KEYS) or a file holding one (PIPEWRIGHT_PAYLOAD_KEY_FILE). */
+  payloadKeys: PayloadKeySetting | undefined;
+  /** The codec server that lets the Web UI and the `temporal` CLI decode encrypted payloads. */
+  codec: {
+    /** Port of the codec server `pipewright up` starts when payloads are encrypted (PIPEWRIGHT_CODEC_PORT; default the UI port + 1). */
+    port: number;
+    /** Bearer token a caller must present (PIPEWRIGHT_CODEC_TOKEN); unset: loopback callers only. */
+    token: string | undefined;
+    /** Origins allowed by CORS (PIPEWRIGHT_CODEC_CORS_ORIGINS, comma-separated; default the Web UI's). */
+    corsOrigins: string[];
+  };
+  /** Where artifacts live: `file:///path` (default `<home>/artifacts`) or `s3://bucket[/prefix]` (PIPEWRIGHT_ARTIFACT_STORE). */
+  artifactStore: string;
+  /** Local copies of remote (s3://) artifacts, checked against their content hash (PIPEWRIGHT_ARTIFACT_CACHE; default `<home>/artifact-cache`). */
+  artifactCacheDir: string;
+  /** The S3-compatible object store behind an `s3://` artifact store. */
+  s3: {
+    /** Endpoint URL of an S3-compatible server (PIPEWRIGHT_S3_ENDPOINT); unset: AWS, or the embedded server `pipewright up` starts. */
+    endpoint: string | undefined;
+    region: string;
+    /** Path-style addressing (PIPEWRIGHT_S3_FORCE_PATH_STYLE; default on when an endpoint is set). */
+    forcePathStyle: boolean;
+    /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset: the SDK's default credential chain. */
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    /** Port of the embedded S3-compatible server (gofakes3) `pipewright up` starts for an s3:// store without an endpoint (PIPEWRIGHT_S3_PORT). */
+    embeddedPort: number;
+  };
+}
+
+export interface TemporalAuthConfig {
+  /** TEMPORAL_TLS=true: TLS with the system's CAs even without certificate files (Temporal Cloud with an API key). */
+  tls: boolean;
+  /** mTLS client certificate and key (PEM files): TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH. */
+  clientCertPath: string | undefined;
+  clientKeyPath: string | undefined;
+  /** CA that signed the server's certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH); unset: the system's CAs. */
+  serverCaCertPath: string | undefined;
+  /** Name the server's certificate must carry, when it differs from the address's host (TEMPORAL_TLS_SERVER_NAME). */
+  serverName: string | undefined;
+  /** Temporal Cloud API key (TEMPORAL_API_KEY); implies TLS. */
+  apiKey: string | undefined;
+}
+
+/** Where the payload keys come from; lib/codec parses and checks them. */
+export interface PayloadKeySetting {
+  /** The variable that named them, for error messages. */
+  source: 'PIPEWRIGHT_PAYLOAD_KEYS' | 'PIPEWRIGHT_PAYLOAD_KEY_FILE';
+  /** The list itself, or the file's path. */
+  value: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -126,8 +191,10 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
   const temporalUiPort = portFromEnv(env, 'PIPEWRIGHT_TEMPORAL_UI_PORT', 8233);
   const servePort = portFromEnv(env, 'PIPEWRIGHT_SERVE_PORT', 8501);
   const cores = os.cpus().length;
+  const home = path.resolve(setting(env, 'PIPEWRIGHT_HOME') ?? '.pipewright');
+  const s3Endpoint = setting(env, 'PIPEWRIGHT_S3_ENDPOINT');
   return {
-    home: path.resolve(setting(env, 'PIPEWRIGHT_HOME') ?? '.pipewright'),
+    home,
     temporalAddress,
     temporalNamespace: setting(env, 'TEMPORAL_NAMESPACE') ?? 'default',
     temporalPort: portFromEnv(env, 'PIPEWRIGHT_TEMPORAL_PORT', 7233),
@@ -159,7 +226,66 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     },
     logLevel: logLevelFromEnv(env),
     workerMetricsPort: setting(env, 'PIPEWRIGHT_WORKER_METRICS_PORT') === undefined ? undefined : portFromEnv(env, 'PIPEWRIGHT_WORKER_METRICS_PORT', 0),
+    temporalAuth: temporalAuthFromEnv(env),
+    temporalCluster: switchFromEnv(env, 'PIPEWRIGHT_TEMPORAL_CLUSTER', false),
+    temporalServer: setting(env, 'TEMPORAL_SERVER'),
+    temporalSqlTool: setting(env, 'TEMPORAL_SQL_TOOL'),
+    payloadKeys: payloadKeysFromEnv(env),
+    codec: {
+      port: portFromEnv(env, 'PIPEWRIGHT_CODEC_PORT', temporalUiPort + 1),
+      token: setting(env, 'PIPEWRIGHT_CODEC_TOKEN'),
+      corsOrigins: (setting(env, 'PIPEWRIGHT_CODEC_CORS_ORIGINS') ?? `http://localhost:${temporalUiPort},http://127.0.0.1:${temporalUiPort}`)
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    artifactStore: artifactStoreFromEnv(env, home),
+    artifactCacheDir: path.resolve(setting(env, 'PIPEWRIGHT_ARTIFACT_CACHE') ?? path.join(home, 'artifact-cache')),
+    s3: {
+      endpoint: s3Endpoint,
+      region: setting(env, 'PIPEWRIGHT_S3_REGION') ?? setting(env, 'AWS_REGION') ?? 'us-east-1',
+      forcePathStyle: switchFromEnv(env, 'PIPEWRIGHT_S3_FORCE_PATH_STYLE', s3Endpoint !== undefined),
+      accessKeyId: setting(env, 'AWS_ACCESS_KEY_ID'),
+      secretAccessKey: setting(env, 'AWS_SECRET_ACCESS_KEY'),
+      embeddedPort: portFromEnv(env, 'PIPEWRIGHT_S3_PORT', 9400),
+    },
   };
+}
+
+function temporalAuthFromEnv(env: Env): TemporalAuthConfig {
+  const auth: TemporalAuthConfig = {
+    tls: switchFromEnv(env, 'TEMPORAL_TLS', false),
+    clientCertPath: setting(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH'),
+    clientKeyPath: setting(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH'),
+    serverCaCertPath: setting(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'),
+    serverName: setting(env, 'TEMPORAL_TLS_SERVER_NAME'),
+    apiKey: setting(env, 'TEMPORAL_API_KEY'),
+  };
+  if ((auth.clientCertPath === undefined) !== (auth.clientKeyPath === undefined)) {
+    const [given, missing] = auth.clientCertPath ? ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'] : ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH'];
+    throw new Error(`${given} is set but ${missing} is not; mTLS needs both the client certificate and its private key (PEM files).`);
+  }
+  return auth;
+}
+
+function payloadKeysFromEnv(env: Env): PayloadKeySetting | undefined {
+  const list = setting(env, 'PIPEWRIGHT_PAYLOAD_KEYS');
+  const file = setting(env, 'PIPEWRIGHT_PAYLOAD_KEY_FILE');
+  if (list !== undefined && file !== undefined) throw new Error('PIPEWRIGHT_PAYLOAD_KEYS and PIPEWRIGHT_PAYLOAD_KEY_FILE are both set; keep one.');
+  if (list !== undefined) return { source: 'PIPEWRIGHT_PAYLOAD_KEYS', value: list };
+  if (file !== undefined) return { source: 'PIPEWRIGHT_PAYLOAD_KEY_FILE', value: path.resolve(file) };
+  return undefined;
+}
+
+function artifactStoreFromEnv(env: Env, home: string): string {
+  const raw = setting(env, 'PIPEWRIGHT_ARTIFACT_STORE');
+  if (raw === undefined) return pathToFileURL(path.join(home, 'artifacts')).href;
+  if (/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(raw)) return raw.replace(/\/+$/, '');
+  if (raw.startsWith('file://')) return raw.replace(/\/+$/, '');
+  if (path.isAbsolute(raw)) return pathToFileURL(raw).href;
+  throw new Error(
+    `PIPEWRIGHT_ARTIFACT_STORE=${raw} is neither file:///absolute/path, an absolute path, nor s3://bucket[/prefix] (bucket names: 3-63 lowercase letters, digits, dots and hyphens).`,
+  );
 }
 
 /**
