@@ -28,6 +28,15 @@ describe('loadConfig', () => {
       executablePath: [],
       serving: { maxBatchRows: 256, maxBatchWaitMs: 0, predictionLog: true },
       logLevel: 'info',
+      temporalAuth: { tls: false, clientCertPath: undefined, clientKeyPath: undefined, serverCaCertPath: undefined, serverName: undefined, apiKey: undefined },
+      temporalCluster: false,
+      temporalServer: undefined,
+      temporalSqlTool: undefined,
+      payloadKeys: undefined,
+      codec: { port: 8234, token: undefined, corsOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] },
+      artifactStore: `file://${path.resolve('.pipewright', 'artifacts')}`,
+      artifactCacheDir: path.resolve('.pipewright', 'artifact-cache'),
+      s3: { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, accessKeyId: undefined, secretAccessKey: undefined, embeddedPort: 9400 },
     });
     expect(path.isAbsolute(config.home)).toBe(true);
   });
@@ -74,6 +83,24 @@ describe('loadConfig', () => {
       PIPEWRIGHT_PREDICTION_LOG: 'off',
       PIPEWRIGHT_LOG_LEVEL: 'debug',
       PIPEWRIGHT_WORKER_METRICS_PORT: '9464',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/pw/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/pw/client.key',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/pw/ca.pem',
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      PIPEWRIGHT_TEMPORAL_CLUSTER: 'on',
+      TEMPORAL_SERVER: '/opt/temporal/bin/server',
+      TEMPORAL_SQL_TOOL: '/opt/temporal/bin/temporal-sql-tool',
+      PIPEWRIGHT_PAYLOAD_KEY_FILE: '/etc/pw/payload-keys',
+      PIPEWRIGHT_CODEC_PORT: '18888',
+      PIPEWRIGHT_CODEC_TOKEN: 'secret',
+      PIPEWRIGHT_CODEC_CORS_ORIGINS: 'https://ui.internal, https://ui2.internal',
+      PIPEWRIGHT_ARTIFACT_STORE: 's3://ml-artifacts/pipewright/',
+      PIPEWRIGHT_ARTIFACT_CACHE: '/var/cache/pw-artifacts',
+      PIPEWRIGHT_S3_ENDPOINT: 'http://minio.internal:9000',
+      PIPEWRIGHT_S3_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIA',
+      AWS_SECRET_ACCESS_KEY: 'shh',
+      PIPEWRIGHT_S3_PORT: '19400',
     });
     expect(config).toEqual({
       home: '/srv/pw',
@@ -97,6 +124,22 @@ describe('loadConfig', () => {
       serving: { maxBatchRows: 64, maxBatchWaitMs: 0.5, predictionLog: false },
       logLevel: 'debug',
       workerMetricsPort: 9464,
+      temporalAuth: {
+        tls: false,
+        clientCertPath: '/etc/pw/client.pem',
+        clientKeyPath: '/etc/pw/client.key',
+        serverCaCertPath: '/etc/pw/ca.pem',
+        serverName: 'temporal.internal',
+        apiKey: undefined,
+      },
+      temporalCluster: true,
+      temporalServer: '/opt/temporal/bin/server',
+      temporalSqlTool: '/opt/temporal/bin/temporal-sql-tool',
+      payloadKeys: { source: 'PIPEWRIGHT_PAYLOAD_KEY_FILE', value: '/etc/pw/payload-keys' },
+      codec: { port: 18888, token: 'secret', corsOrigins: ['https://ui.internal', 'https://ui2.internal'] },
+      artifactStore: 's3://ml-artifacts/pipewright',
+      artifactCacheDir: '/var/cache/pw-artifacts',
+      s3: { endpoint: 'http://minio.internal:9000', region: 'eu-west-1', forcePathStyle: true, accessKeyId: 'AKIA', secretAccessKey: 'shh', embeddedPort: 19400 },
     });
   });
 
@@ -107,6 +150,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PIPEWRIGHT_PREDICTION_LOG: 'maybe' })).toThrow('PIPEWRIGHT_PREDICTION_LOG=maybe is neither on nor off.');
     expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_WAIT_MS: '-1' })).toThrow('PIPEWRIGHT_SERVE_BATCH_WAIT_MS=-1 is not a number of 0 or more');
     expect(() => loadConfig({ PIPEWRIGHT_SERVE_BATCH_ROWS: '0' })).toThrow('PIPEWRIGHT_SERVE_BATCH_ROWS=0 is not a positive integer');
+  });
+
+  test('cluster, encryption and artifact store settings are checked, naming the variable', () => {
+    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' })).toThrow(
+      'TEMPORAL_TLS_CLIENT_CERT_PATH is set but TEMPORAL_TLS_CLIENT_KEY_PATH is not; mTLS needs both',
+    );
+    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key' })).toThrow('TEMPORAL_TLS_CLIENT_KEY_PATH is set but TEMPORAL_TLS_CLIENT_CERT_PATH is not');
+    expect(() => loadConfig({ PIPEWRIGHT_PAYLOAD_KEYS: 'a:b', PIPEWRIGHT_PAYLOAD_KEY_FILE: '/k' })).toThrow('both set; keep one');
+    expect(loadConfig({ PIPEWRIGHT_PAYLOAD_KEYS: 'k1:AAAA' }).payloadKeys).toEqual({ source: 'PIPEWRIGHT_PAYLOAD_KEYS', value: 'k1:AAAA' });
+    expect(() => loadConfig({ PIPEWRIGHT_ARTIFACT_STORE: 'gs://bucket' })).toThrow('PIPEWRIGHT_ARTIFACT_STORE=gs://bucket is neither file:///absolute/path');
+    expect(() => loadConfig({ PIPEWRIGHT_ARTIFACT_STORE: 's3://Bad_Bucket' })).toThrow('bucket names: 3-63 lowercase letters');
+    expect(loadConfig({ PIPEWRIGHT_ARTIFACT_STORE: '/data/artifacts' }).artifactStore).toBe('file:///data/artifacts');
+    expect(loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_API_KEY: 'key' }).temporalAuth).toMatchObject({ tls: true, apiKey: 'key' });
+    expect(() => loadConfig({ PIPEWRIGHT_TEMPORAL_CLUSTER: 'sometimes' })).toThrow('PIPEWRIGHT_TEMPORAL_CLUSTER=sometimes is neither on nor off.');
   });
 
   test('explicit URLs win over the derived ones', () => {
