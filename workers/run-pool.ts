@@ -2,7 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { taskQueue, workerIdentity, type WorkerPool } from '../contracts';
+import { dataConverterFor } from '../contracts/payload-codec';
 import { loadConfig, type PipewrightConfig } from '../lib/config';
+import { securityHint, temporalSecurity } from '../lib/connection/temporal-security';
 import { createLogger } from '../lib/logging/logger';
 import { activitiesOfPool } from './pool-activities';
 import { installPoolTelemetry } from './pool-telemetry';
@@ -25,14 +27,16 @@ export async function runPool(pool: WorkerPool): Promise<void> {
   const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address });
+    connection = await NativeConnection.connect({ address, ...temporalSecurity(config.temporalAuth) });
   } catch (err) {
     fail(
-      `cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.`,
+      `cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.${securityHint(config.temporalAuth)}`,
     );
   }
   const options: WorkerOptions = {
     connection,
+    // Payloads are encrypted before they leave this process when PIPEWRIGHT_PAYLOAD_KEYS is set.
+    dataConverter: dataConverterFor(config),
     namespace: config.temporalNamespace,
     taskQueue: taskQueue(pool, config.queuePrefix),
     identity: workerIdentity(pool, os.hostname(), process.pid),

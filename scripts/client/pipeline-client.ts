@@ -11,21 +11,34 @@ import {
   type TrainingPipelineInput,
   type TrainingPipelineResult,
 } from '../../contracts';
+import { dataConverterFor } from '../../contracts/payload-codec';
+import { loadConfig, type PipewrightConfig } from '../../lib/config';
+import { securityHint, temporalSecurity } from '../../lib/connection/temporal-security';
 import { describeSource, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import type { trainingPipeline } from '../../workflows';
 import { trainingInFlight } from './training-activity';
 import { ProgressPrinter } from './progress-view';
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+/**
+ * A client of the cluster at `address`, with this process's TLS or API key settings and its payload
+ * codec (a client without the pools' keys could neither start a run they can read nor read results).
+ */
+export async function connectClient(
+  address: string,
+  namespace: string,
+  config: Pick<PipewrightConfig, 'temporalAuth' | 'payloadKeys'> = loadConfig(),
+): Promise<Client> {
+  const dataConverter = dataConverterFor(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 10_000 });
+    connection = await Connection.connect({ address, connectTimeout: 10_000, ...temporalSecurity(config.temporalAuth) });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); run \`pipewright up\`, or set TEMPORAL_ADDRESS to a running server.`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot reach Temporal at ${address} (${(err as Error).message}); run \`pipewright up\`, or set TEMPORAL_ADDRESS to a running server.${securityHint(config.temporalAuth)}`,
+      { cause: err },
+    );
   }
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter });
 }
 
 /** flights-20261125-061500: what it is, and when. */
