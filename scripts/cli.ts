@@ -5,6 +5,7 @@ import { cancelCommand } from './commands/cancel';
 import { dbCommand } from './commands/db';
 import { demoCommand } from './commands/demo';
 import { driftDemoCommand } from './commands/drift-demo';
+import { keysCommand } from './commands/keys';
 import { loadCommand } from './commands/load';
 import { loadFlightsCommand } from './commands/load-flights';
 import { modelsCommand } from './commands/models';
@@ -22,7 +23,8 @@ import { UsageError } from './client/usage-error';
 const USAGE = `pipewright — durable ML pipelines on Temporal
 
 Usage:
-  pipewright up                        start Temporal + Web UI, PostgreSQL, all worker pools and the model server
+  pipewright up [--cluster]            start Temporal + Web UI, PostgreSQL, all worker pools and the model server;
+                                       --cluster runs the full Temporal server on that PostgreSQL, not the dev server
   pipewright run <spec.json> [--limit N] [--no-cache]
                                        validate the spec and run the training pipeline (on a running stack,
                                        TEMPORAL_ADDRESS, or an embedded stack started for the run); steps whose
@@ -83,6 +85,7 @@ Usage:
                                        one check now, and its report
   pipewright monitor delete <model>    remove the monitor's schedule
   pipewright alerts [model]            the monitors' alerts: when, model, version, kind, reason, retraining run
+  pipewright keys generate             a new payload encryption key (id:base64) for PIPEWRIGHT_PAYLOAD_KEYS
 
 Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT,
   PIPEWRIGHT_USER (who alias changes are recorded as; default the login name), ... (see README)`;
@@ -137,6 +140,8 @@ function parseCommandLine(argv: string[]) {
       'min-requests': { type: 'string' },
       'max-latency-ratio': { type: 'string' },
       'max-error-increase': { type: 'string' },
+      // up
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -159,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'up':
-      return upCommand();
+      return upCommand({ cluster: values.cluster ?? false });
     case 'run':
       return runCommand(arg, { noCache: values['no-cache'] ?? false, ...(values.limit ? { limit: positiveInt(values.limit, '--limit')! } : {}) });
     case 'status':
@@ -204,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'alerts':
       return alertsCommand(arg);
+    case 'keys':
+      return keysCommand(positionals.slice(1));
     case 'drift-demo':
       return driftDemoCommand({
         ...(values.rows ? { rows: positiveInt(values.rows, '--rows')! } : {}),
