@@ -69,7 +69,7 @@ test('a pipeline run with payload keys leaves only ciphertext in the stored hist
   });
   const result = await worker.runUntil(handle.result());
   // Through the codec, everything reads as usual.
-  expect(result.metrics.auc).toBe(FAKE_METRICS.auc);
+  expect(result.metrics).toMatchObject({ auc: FAKE_METRICS.auc });
 
   // Read back without the codec: the parent and every child it started.
   const plain = suite.env.client;
