@@ -251,6 +251,10 @@ export interface ModelLineage {
   specSha256: string;
   /** The code version (hash of lib/ and activities/) of the worker that registered it. */
   codeVersion: string;
+  /** package.json's version of that worker (absent in versions registered before it was recorded). */
+  packageVersion?: string;
+  /** The git commit that worker ran, when it ran from a checkout. */
+  gitCommit?: string;
   seeds: { split: number; model: number };
   backend: string;
 }

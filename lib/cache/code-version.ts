@@ -36,3 +36,49 @@ export function codeVersion(): string {
   version = hash.digest('hex').slice(0, 16);
   return version;
 }
+
+/** The release a process runs: package.json's version, and the git commit where the code is a checkout. */
+export interface CodeRelease {
+  packageVersion: string;
+  /** HEAD's commit, when the project root is a git checkout (read from .git, no git binary needed). */
+  gitCommit: string | undefined;
+}
+
+let release: CodeRelease | undefined;
+
+export function codeRelease(): CodeRelease {
+  if (release !== undefined) return release;
+  const root = path.join(__dirname, '..', '..');
+  // dist/ sits one level deeper than the sources: find the package.json that names pipewright.
+  const packageDir = [root, path.join(root, '..')].find((dir) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'pipewright';
+    } catch {
+      return false;
+    }
+  });
+  const packageVersion = packageDir ? (JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
+  release = { packageVersion, gitCommit: packageDir ? headCommit(path.join(packageDir, '.git')) : undefined };
+  return release;
+}
+
+/** HEAD's commit from a .git directory: a detached hash, a loose ref, or a packed one. */
+export function headCommit(gitDir: string): string | undefined {
+  try {
+    const head = readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
+    if (/^[0-9a-f]{40}$/.test(head)) return head;
+    const ref = /^ref: (.+)$/.exec(head)?.[1];
+    if (!ref) return undefined;
+    try {
+      return readFileSync(path.join(gitDir, ref), 'utf8').trim();
+    } catch {
+      const packed = readFileSync(path.join(gitDir, 'packed-refs'), 'utf8');
+      return packed
+        .split('\n')
+        .find((line) => line.endsWith(` ${ref}`))
+        ?.slice(0, 40);
+    }
+  } catch {
+    return undefined;
+  }
+}

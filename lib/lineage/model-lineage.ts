@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ModelLineage } from '../../contracts/stages';
-import { codeVersion } from '../cache/code-version';
+import { codeRelease, codeVersion } from '../cache/code-version';
 import type { PipelineSpec } from '../spec/pipeline-spec';
 
 /** sha256 of the parsed spec's JSON (zod gives its keys in schema order, so the same spec hashes the same). */
@@ -15,6 +15,8 @@ export function modelLineage(spec: PipelineSpec, hashes: { datasetSha256: string
     transformSha256: hashes.transformSha256,
     specSha256: specSha256(spec),
     codeVersion: codeVersion(),
+    packageVersion: codeRelease().packageVersion,
+    ...(codeRelease().gitCommit ? { gitCommit: codeRelease().gitCommit } : {}),
     seeds: { split: spec.split.seed, model: spec.model.seed },
     backend,
   };

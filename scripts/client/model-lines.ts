@@ -49,7 +49,7 @@ export function versionDetailLines(row: ModelVersionRow, topFeatures = 10): stri
     l
       ? [
           `dataset ${short(l.datasetSha256)} · transform ${short(l.transformSha256)} · spec ${short(l.specSha256)}`,
-          `code ${short(l.codeVersion)} · seeds split ${l.seeds.split}, model ${l.seeds.model} · backend ${l.backend}`,
+          `code ${short(l.codeVersion)}${l.packageVersion ? ` (pipewright ${l.packageVersion}${l.gitCommit ? `, commit ${l.gitCommit.slice(0, 12)}` : ''})` : ''} · seeds split ${l.seeds.split}, model ${l.seeds.model} · backend ${l.backend}`,
         ]
       : [`dataset ${short(row.datasetSha256)} · transform ${short(row.transformSha256)} · backend ${row.backend} (full lineage not recorded)`],
   );
