@@ -34,7 +34,8 @@ export function open(ring: PayloadKeyRing, sealed: Sealed): Buffer {
       `payload was encrypted with key id "${sealed.keyId}", which this process does not have (it has ${[...ring.byId.keys()].map((k) => `"${k}"`).join(', ')}); ` +
         'add that key to PIPEWRIGHT_PAYLOAD_KEYS (or the key file) after the active one.',
     );
-  if (sealed.bytes.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError(`encrypted payload is ${sealed.bytes.length} bytes, too short to hold an IV and a tag.`);
+  if (sealed.bytes.length < IV_BYTES + TAG_BYTES)
+    throw new PayloadDecryptionError(`encrypted payload is ${sealed.bytes.length} bytes, too short to hold an IV and a tag.`);
   const bytes = Buffer.from(sealed.bytes.buffer, sealed.bytes.byteOffset, sealed.bytes.byteLength);
   const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(Buffer.from(sealed.keyId, 'utf8'));
@@ -42,8 +43,11 @@ export function open(ring: PayloadKeyRing, sealed: Sealed): Buffer {
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
   } catch (err) {
-    throw new PayloadDecryptionError(`payload under key id "${sealed.keyId}" failed authentication: the key with that id is not the one it was written with, or the bytes were altered.`, {
-      cause: err,
-    });
+    throw new PayloadDecryptionError(
+      `payload under key id "${sealed.keyId}" failed authentication: the key with that id is not the one it was written with, or the bytes were altered.`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -36,7 +36,9 @@ export function parsePayloadKeys(text: string, source: string): PayloadKeyRing {
     if (!KEY_ID.test(id)) throw new Error(`${where} has no valid key id before ':' (1-64 letters, digits, '.', '_' or '-'); write it as \`id:base64key\`.`);
     const key = Buffer.from(encoded, 'base64');
     if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, ''))
-      throw new Error(`${where} (key id "${id}") is not a base64-encoded 32-byte AES-256 key (it decodes to ${key.length} bytes); \`pipewright keys generate\` prints one.`);
+      throw new Error(
+        `${where} (key id "${id}") is not a base64-encoded 32-byte AES-256 key (it decodes to ${key.length} bytes); \`pipewright keys generate\` prints one.`,
+      );
     if (byId.has(id)) throw new Error(`${where} repeats key id "${id}"; every key needs its own id.`);
     byId.set(id, { id, key });
   }
@@ -50,9 +52,12 @@ export function loadPayloadKeys(setting: PayloadKeySetting): PayloadKeyRing {
   try {
     text = readFileSync(setting.value, 'utf8');
   } catch (err) {
-    throw new Error(`PIPEWRIGHT_PAYLOAD_KEY_FILE=${setting.value} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at a key file or unset it.`, {
-      cause: err,
-    });
+    throw new Error(
+      `PIPEWRIGHT_PAYLOAD_KEY_FILE=${setting.value} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at a key file or unset it.`,
+      {
+        cause: err,
+      },
+    );
   }
   return parsePayloadKeys(text, `PIPEWRIGHT_PAYLOAD_KEY_FILE=${setting.value}`);
 }

@@ -16,11 +16,15 @@ function pemFile(variable: string, file: string, marker: RegExp): Buffer {
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new Error(`${variable}=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at a PEM file or unset it.`, {
-      cause: err,
-    });
+    throw new Error(
+      `${variable}=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at a PEM file or unset it.`,
+      {
+        cause: err,
+      },
+    );
   }
-  if (!marker.test(bytes.toString('latin1'))) throw new Error(`${variable}=${file} is not a PEM file of the expected kind (no "-----BEGIN ...-----" block matching ${marker.source}).`);
+  if (!marker.test(bytes.toString('latin1')))
+    throw new Error(`${variable}=${file} is not a PEM file of the expected kind (no "-----BEGIN ...-----" block matching ${marker.source}).`);
   return bytes;
 }
 
@@ -52,7 +56,8 @@ export function temporalSecurity(auth: TemporalAuthConfig): TemporalSecurity {
 
 /** How a failed connection should be explained: the TLS settings in play, if any, are the likely cause. */
 export function securityHint(auth: TemporalAuthConfig): string {
-  if (auth.clientCertPath) return ' Check TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH (the server must trust that certificate) and TEMPORAL_TLS_SERVER_CA_CERT_PATH / TEMPORAL_TLS_SERVER_NAME (they must match the server\'s certificate).';
+  if (auth.clientCertPath)
+    return " Check TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH (the server must trust that certificate) and TEMPORAL_TLS_SERVER_CA_CERT_PATH / TEMPORAL_TLS_SERVER_NAME (they must match the server's certificate).";
   if (auth.apiKey) return ' Check TEMPORAL_API_KEY and that the namespace accepts API keys.';
   if (auth.tls) return ' TEMPORAL_TLS is on: check that the server speaks TLS with a certificate the system trusts.';
   return '';

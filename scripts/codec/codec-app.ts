@@ -74,7 +74,11 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     if (!authorised(request, options.token))
       return reply
         .code(401)
-        .send({ error: options.token ? 'send Authorization: Bearer <PIPEWRIGHT_CODEC_TOKEN>.' : 'only callers on this machine are served; set PIPEWRIGHT_CODEC_TOKEN to serve others.' });
+        .send({
+          error: options.token
+            ? 'send Authorization: Bearer <PIPEWRIGHT_CODEC_TOKEN>.'
+            : 'only callers on this machine are served; set PIPEWRIGHT_CODEC_TOKEN to serve others.',
+        });
   });
   app.options('/*', async () => undefined);
 
@@ -83,7 +87,9 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
       const parsed = codecRequest.safeParse(request.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        return reply.code(400).send({ error: `${issue.path.join('.') || 'body'}: ${issue.message}; send {"payloads": [{"metadata": {...base64}, "data": "base64"}]}.` });
+        return reply
+          .code(400)
+          .send({ error: `${issue.path.join('.') || 'body'}: ${issue.message}; send {"payloads": [{"metadata": {...base64}, "data": "base64"}]}.` });
       }
       try {
         const payloads = parsed.data.payloads.map(fromJson);

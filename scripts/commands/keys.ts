@@ -8,8 +8,11 @@ const USAGE = 'pipewright keys generate';
  * rotate, put the new entry first and keep the old ones after it until no history needs them.
  */
 export function keysCommand(args: string[]): number {
-  if (args[0] !== 'generate' || args.length > 1) throw new UsageError(args[0] ? `unknown keys subcommand "${args.join(' ')}"` : 'keys needs a subcommand', USAGE);
+  if (args[0] !== 'generate' || args.length > 1)
+    throw new UsageError(args[0] ? `unknown keys subcommand "${args.join(' ')}"` : 'keys needs a subcommand', USAGE);
   console.log(generatePayloadKey());
-  console.error('Put it first in PIPEWRIGHT_PAYLOAD_KEYS (comma-separated) on every client, pool and codec server; keep older keys after it to read older runs.');
+  console.error(
+    'Put it first in PIPEWRIGHT_PAYLOAD_KEYS (comma-separated) on every client, pool and codec server; keep older keys after it to read older runs.',
+  );
   return 0;
 }

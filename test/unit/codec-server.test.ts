@@ -31,7 +31,12 @@ describe('codec server', () => {
 
   test('/decode returns the payloads in clear, as the Web UI shows them', async () => {
     const spec = { name: 'churn', epochs: 3 };
-    const res = await open.inject({ method: 'POST', url: '/decode', headers: { origin: UI, 'x-namespace': 'default' }, payload: { payloads: [await encryptedJson(spec)] } });
+    const res = await open.inject({
+      method: 'POST',
+      url: '/decode',
+      headers: { origin: UI, 'x-namespace': 'default' },
+      payload: { payloads: [await encryptedJson(spec)] },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(UI);
     const [decoded] = (res.json() as { payloads: JsonPayload[] }).payloads;
@@ -54,7 +59,11 @@ describe('codec server', () => {
     expect(ok.statusCode).toBe(204);
     expect(ok.headers['access-control-allow-headers']).toContain('X-Namespace');
     expect(ok.headers['access-control-allow-credentials']).toBe('true');
-    const other = await open.inject({ method: 'OPTIONS', url: '/decode', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await open.inject({
+      method: 'OPTIONS',
+      url: '/decode',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(other.statusCode).toBe(403);
     const post = await open.inject({ method: 'POST', url: '/decode', headers: { origin: 'https://evil.example' }, payload: { payloads: [] } });
     expect(post.statusCode).toBe(403);
@@ -73,7 +82,13 @@ describe('codec server', () => {
     expect(none.statusCode).toBe(401);
     const wrong = await guarded.inject({ method: 'POST', url: '/decode', headers: { authorization: 'Bearer s3creT' }, payload: body });
     expect(wrong.statusCode).toBe(401);
-    const right = await guarded.inject({ method: 'POST', url: '/decode', remoteAddress: '10.0.0.7', headers: { authorization: 'Bearer s3cret' }, payload: body });
+    const right = await guarded.inject({
+      method: 'POST',
+      url: '/decode',
+      remoteAddress: '10.0.0.7',
+      headers: { authorization: 'Bearer s3cret' },
+      payload: body,
+    });
     expect(right.statusCode).toBe(200);
   });
 
@@ -83,7 +98,11 @@ describe('codec server', () => {
     expect((notPayloads.json() as { error: string }).error).toContain('send {"payloads"');
     const notBase64 = await open.inject({ method: 'POST', url: '/decode', payload: { payloads: [{ metadata: { encoding: '%%%' }, data: '' }] } });
     expect(notBase64.json()).toEqual({ error: 'payloads[0].metadata.encoding is not base64.' });
-    const foreign = buildCodecServer({ codec: new EncryptionCodec(parsePayloadKeys(`k2:${Buffer.alloc(32, 3).toString('base64')}`, 'k')), token: undefined, corsOrigins: [] });
+    const foreign = buildCodecServer({
+      codec: new EncryptionCodec(parsePayloadKeys(`k2:${Buffer.alloc(32, 3).toString('base64')}`, 'k')),
+      token: undefined,
+      corsOrigins: [],
+    });
     const unknownKey = await foreign.inject({ method: 'POST', url: '/decode', payload: { payloads: [await encryptedJson({ a: 1 })] } });
     expect(unknownKey.statusCode).toBe(400);
     expect((unknownKey.json() as { error: string }).error).toContain('key id "k1", which this process does not have');

@@ -34,7 +34,9 @@ describe('payload keys', () => {
 
   test('messages never quote the key material', () => {
     const secret = Buffer.alloc(31, 7).toString('base64');
-    expect(() => parsePayloadKeys(`k1:${secret}`, 'PIPEWRIGHT_PAYLOAD_KEYS')).toThrow(expect.objectContaining({ message: expect.not.stringContaining(secret) }));
+    expect(() => parsePayloadKeys(`k1:${secret}`, 'PIPEWRIGHT_PAYLOAD_KEYS')).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(secret) }),
+    );
   });
 
   test('a missing key file names the setting', () => {
