@@ -24,15 +24,15 @@ export function createEvaluateActivities(deps: ActivityDeps) {
     },
 
     async evaluateShard(input: EvaluateShardInput): Promise<EvaluateShardResult> {
-      return runTaskInActivity('evaluateShard', { ...input, artifactRoot: deps.artifactRoot });
+      return runTaskInActivity('evaluateShard', { ...input, artifactStore: deps.artifactStore });
     },
 
     async mergeEvaluation(input: MergeEvaluationInput): Promise<MergeEvaluationResult> {
-      return runTaskInActivity('mergeEvaluation', { ...input, artifactRoot: deps.artifactRoot });
+      return runTaskInActivity('mergeEvaluation', { ...input, artifactStore: deps.artifactStore });
     },
 
     async permutationImportance(input: ImportanceInput): Promise<ImportanceResult> {
-      return runTaskInActivity('permutationImportance', { ...input, artifactRoot: deps.artifactRoot });
+      return runTaskInActivity('permutationImportance', { ...input, artifactStore: deps.artifactStore });
     },
   };
 }

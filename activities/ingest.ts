@@ -33,7 +33,7 @@ export function createIngestActivities(deps: ActivityDeps) {
     async ingestPartition({ schema, partition }: IngestPartitionInput): Promise<ShardRef> {
       return runTaskInActivity('ingestPartition', {
         databaseUrl: deps.databaseUrl,
-        artifactRoot: deps.artifactRoot,
+        artifactStore: deps.artifactStore,
         schema,
         partition,
         batchRows: INGEST_BATCH_ROWS,

@@ -34,17 +34,17 @@ export function createTrainActivities(deps: ActivityDeps) {
         batches: `${input.fromBatch}..${input.toBatch}`,
         resumeAtBatch: resume?.nextBatch ?? null,
       });
-      return runTaskInActivity('trainShards', { ...input, artifactRoot: deps.artifactRoot, ...(resume ? { resume } : {}) });
+      return runTaskInActivity('trainShards', { ...input, artifactStore: deps.artifactStore, ...(resume ? { resume } : {}) });
     },
 
     async mergeRound(input: MergeRoundInput): Promise<MergeRoundResult> {
-      return runTaskInActivity('mergeRound', { ...input, artifactRoot: deps.artifactRoot });
+      return runTaskInActivity('mergeRound', { ...input, artifactStore: deps.artifactStore });
     },
 
     /** A whole epoch on one worker: kept for training runs started before data-parallel epochs. */
     async trainEpoch(input: TrainEpochInput): Promise<TrainEpochResult> {
       Context.current().log.info('training epoch', { epoch: input.epoch, resumeFrom: input.from?.uri ?? null });
-      return runTaskInActivity('trainEpoch', { ...input, artifactRoot: deps.artifactRoot });
+      return runTaskInActivity('trainEpoch', { ...input, artifactStore: deps.artifactStore });
     },
   };
 }

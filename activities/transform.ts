@@ -6,11 +6,11 @@ import { runTaskInActivity } from './support/run-task';
 export function createTransformActivities(deps: ActivityDeps) {
   return {
     async fitTransform({ spec, dataset, fold }: FitTransformInput): Promise<TransformRef> {
-      return runTaskInActivity('fitTransform', { artifactRoot: deps.artifactRoot, spec, shards: dataset.shards, ...(fold ? { fold } : {}) });
+      return runTaskInActivity('fitTransform', { artifactStore: deps.artifactStore, spec, shards: dataset.shards, ...(fold ? { fold } : {}) });
     },
 
     async applyTransform({ transform, shard }: ApplyTransformInput): Promise<EncodedShardRef> {
-      return runTaskInActivity('applyTransform', { artifactRoot: deps.artifactRoot, transform, shard });
+      return runTaskInActivity('applyTransform', { artifactStore: deps.artifactStore, transform, shard });
     },
 
     /** Cross-validation's folds, cut once over the raw shards' row id and label columns (a task thread: hashing and one sort per class). */

@@ -10,7 +10,7 @@ export function createValidateActivities(deps: ActivityDeps) {
     /** Validates the dataset, then looks up the steps after it that earlier runs already finished (the step cache). */
     async checkDataset({ runId, spec, shards, reuseSteps }: CheckDatasetInput): Promise<ValidatedDataset> {
       return runActivity(async () => {
-        const dataset = await validateDataset({ pool: db(deps), artifactRoot: deps.artifactRoot, runId, spec, shards });
+        const dataset = await validateDataset({ pool: db(deps), artifactStore: deps.artifactStore, runId, spec, shards });
         return { dataset, steps: await planStepReuse(db(deps), dataset, spec, reuseSteps) };
       });
     },

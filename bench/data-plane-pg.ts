@@ -8,6 +8,7 @@ import type { Partition } from '../lib/data/partitions';
 import type { SourceSchema } from '../lib/data/source-schema';
 import { runInThread } from '../lib/threads/run-in-thread';
 import { inParallel } from './data-plane-util';
+import { fileStoreSettings } from '../lib/artifacts/artifact-store';
 
 /** Rows per Arrow batch, as the ingest activity uses (activities/ingest.ts). */
 const INGEST_BATCH_ROWS = 65_536;
@@ -41,7 +42,13 @@ export async function warmIngestThreads(databaseUrl: string, artifactRoot: strin
   const empty: Partition = { kind: 'keyRange', partition: 0, lo: 0, hi: 0 };
   await Promise.all(
     Array.from({ length: concurrency }, () =>
-      runInThread('ingestPartition', { databaseUrl, artifactRoot, schema, partition: empty, batchRows: INGEST_BATCH_ROWS }).catch(() => undefined),
+      runInThread('ingestPartition', {
+        databaseUrl,
+        artifactStore: fileStoreSettings(artifactRoot),
+        schema,
+        partition: empty,
+        batchRows: INGEST_BATCH_ROWS,
+      }).catch(() => undefined),
     ),
   );
 }
@@ -49,7 +56,7 @@ export async function warmIngestThreads(databaseUrl: string, artifactRoot: strin
 /** pipewright ingest: the real ingestPartition task in worker threads, `concurrency` partitions at a time. */
 export async function ingest(databaseUrl: string, artifactRoot: string, schema: SourceSchema, ranges: Partition[], concurrency: number): Promise<ShardRef[]> {
   return inParallel(ranges, concurrency, (partition) =>
-    runInThread('ingestPartition', { databaseUrl, artifactRoot, schema, partition, batchRows: INGEST_BATCH_ROWS }),
+    runInThread('ingestPartition', { databaseUrl, artifactStore: fileStoreSettings(artifactRoot), schema, partition, batchRows: INGEST_BATCH_ROWS }),
   );
 }
 

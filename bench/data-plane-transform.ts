@@ -4,6 +4,7 @@ import type { EncodedShardRef, ShardRef, TransformRef } from '../contracts/refs'
 import type { PipelineSpec } from '../lib/spec/pipeline-spec';
 import { runInThread } from '../lib/threads/run-in-thread';
 import { inParallel } from './data-plane-util';
+import { fileStoreSettings } from '../lib/artifacts/artifact-store';
 
 /**
  * The pipeline's transform stage as the cpu pool runs it: fitTransform in one worker thread over
@@ -21,19 +22,19 @@ async function warmThreads(count: number, start: () => Promise<unknown>): Promis
 
 export async function warmFitThread(artifactRoot: string, spec: PipelineSpec): Promise<void> {
   // No shards: the fit refuses an empty train split.
-  await warmThreads(1, () => runInThread('fitTransform', { artifactRoot, spec, shards: [] }));
+  await warmThreads(1, () => runInThread('fitTransform', { artifactStore: fileStoreSettings(artifactRoot), spec, shards: [] }));
 }
 
 export async function warmApplyThreads(artifactRoot: string, transform: TransformRef, shard: ShardRef, concurrency: number): Promise<void> {
   // A shard that is not there: the apply fails on opening it.
   const missing: ShardRef = { ...shard, uri: pathToFileURL(path.join(artifactRoot, 'missing.arrows')).href };
-  await warmThreads(concurrency, () => runInThread('applyTransform', { artifactRoot, transform, shard: missing }));
+  await warmThreads(concurrency, () => runInThread('applyTransform', { artifactStore: fileStoreSettings(artifactRoot), transform, shard: missing }));
 }
 
 export function fit(artifactRoot: string, spec: PipelineSpec, shards: ShardRef[]): Promise<TransformRef> {
-  return runInThread('fitTransform', { artifactRoot, spec, shards });
+  return runInThread('fitTransform', { artifactStore: fileStoreSettings(artifactRoot), spec, shards });
 }
 
 export function apply(artifactRoot: string, transform: TransformRef, shards: ShardRef[], concurrency: number): Promise<EncodedShardRef[]> {
-  return inParallel(shards, concurrency, (shard) => runInThread('applyTransform', { artifactRoot, transform, shard }));
+  return inParallel(shards, concurrency, (shard) => runInThread('applyTransform', { artifactStore: fileStoreSettings(artifactRoot), transform, shard }));
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import { hashFile, artifactPath } from '../lib/artifacts/artifact-store';
+import { hashFile, localArtifactPath } from '../lib/artifacts/artifact-store';
 import { loadConfig } from '../lib/config';
 import { ensureFlightsTable, flightsParquetPath } from '../lib/data/flights-loader';
 import { planPartitions } from '../lib/data/partition-planner';
@@ -109,7 +109,7 @@ async function runSize(
     });
     const shards = ingested.shards!;
     // What ingest's artifact store spends re-reading and hashing its shards after writing them, done here once more.
-    const hashing = await measure(() => Promise.all(shards.map((s) => hashFile(artifactPath(s.uri)))));
+    const hashing = await measure(() => Promise.all(shards.map(async (s) => hashFile(await localArtifactPath(s.uri)))));
     const [fit, fitted] = await figures('fit', { step: 'fit', artifactRoot: pipelineRoot, spec: sized, shards });
     const [apply, applied] = await figures('apply', { step: 'apply', artifactRoot: pipelineRoot, transform: fitted.transform!, shards, concurrency: slots });
     const threads = os.cpus().length;

@@ -8,6 +8,7 @@ import type { ModelSpec } from '../lib/spec/model-spec';
 import { runInThread } from '../lib/threads/run-in-thread';
 import { inParallel, measure } from './data-plane-util';
 import type { TrainingData } from './training-data';
+import { fileStoreSettings } from '../lib/artifacts/artifact-store';
 
 /**
  * Part 1 of bench/evaluation.ts: scoring the flights test split, two ways, on the same model and
@@ -89,7 +90,7 @@ async function trainModel(options: RowsOptions, artifactRoot: string): Promise<{
     fromBatch: 0,
     toBatch,
     batchesPerEpoch: epochBatches,
-    artifactRoot,
+    artifactStore: fileStoreSettings(artifactRoot),
   });
   const model: ModelRef = {
     ...r.checkpoint,
@@ -132,12 +133,16 @@ export async function measureEvaluationRows(options: RowsOptions): Promise<RowsR
       const loadAverage = os.loadavg()[0]!;
       const scored = await measure(() =>
         inParallel(data.shards, threads, (shard) =>
-          timedToFirstProgress((onProgress) => runInThread('evaluateShard', { artifactRoot, model, transform: data.transform, shard, slices: [] }, onProgress)),
+          timedToFirstProgress((onProgress) =>
+            runInThread('evaluateShard', { artifactStore: fileStoreSettings(artifactRoot), model, transform: data.transform, shard, slices: [] }, onProgress),
+          ),
         ),
       );
       const states: MetricStateRef[] = scored.value.map(({ value: { backend: _backend, ...state } }) => state);
       const startupSeconds = scored.value.map((t) => t.startupSeconds);
-      const merged = await measure(() => runInThread('mergeEvaluation', { artifactRoot, transform: data.transform, states, slices: [] }, () => undefined));
+      const merged = await measure(() =>
+        runInThread('mergeEvaluation', { artifactStore: fileStoreSettings(artifactRoot), transform: data.transform, states, slices: [] }, () => undefined),
+      );
       const seconds = scored.seconds + merged.seconds;
       log(
         `  (b) evaluateShard × ${data.shards.length} on ${threads} thread${threads === 1 ? '' : 's'} + merge: ${seconds.toFixed(2)} s (merge ${merged.seconds.toFixed(2)} s), ` +

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { rawCopy } from './data-plane-pg';
 import { inParallel } from './data-plane-util';
 import { recordResult } from './record';
+import { fileStoreSettings } from '../lib/artifacts/artifact-store';
 
 /**
  * Ingest throughput against its floor: the same key ranges read with a raw `COPY (SELECT …) TO
@@ -53,7 +54,9 @@ async function main(): Promise<void> {
     // database shares the machine's cores with the workers.
     const [, binarySeconds] = await timed(() => each((r) => rawCopy(pg.url, schema, [r], 'binary')));
     const [shards, ingestSeconds] = await timed(() =>
-      each((range) => runInThread('ingestPartition', { databaseUrl: pg.url, artifactRoot, schema, partition: range, batchRows: 65_536 })),
+      each((range) =>
+        runInThread('ingestPartition', { databaseUrl: pg.url, artifactStore: fileStoreSettings(artifactRoot), schema, partition: range, batchRows: 65_536 }),
+      ),
     );
     const ingested = shards.reduce((n, s) => n + s.rows, 0);
     const result = {

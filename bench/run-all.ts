@@ -7,7 +7,17 @@ import path from 'node:path';
  * state or TensorFlow backend), then rewrites the results table in bench/README.md from
  * bench/results/*.json. `npm run bench -- ingest-vs-copy` runs only the named ones.
  */
-const BENCHMARKS = ['ingest-vs-copy', 'data-plane', 'train-backends', 'training', 'pipeline-overhead', 'evaluation', 'serving'] as const;
+const BENCHMARKS = [
+  'ingest-vs-copy',
+  'data-plane',
+  'train-backends',
+  'training',
+  'pipeline-overhead',
+  'evaluation',
+  'serving',
+  'artifact-store',
+  'cluster-orchestration',
+] as const;
 
 interface Recorded {
   name: string;

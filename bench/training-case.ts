@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { labelHead } from '../lib/features/label-task';
 import type { FittedTransform } from '../lib/features/transform';
-import { readArtifactJson } from '../lib/artifacts/artifact-store';
+import { fileStoreSettings, readArtifactJson } from '../lib/artifacts/artifact-store';
 import { rocAuc } from '../lib/evaluation/classification-metrics';
 import { loadSavedModel } from '../lib/models/model-io';
 import { predictSplit } from '../lib/models/predict';
@@ -96,7 +96,7 @@ async function runCase(input: CaseInput): Promise<CaseResult> {
       fromBatch: 0,
       toBatch,
       batchesPerEpoch: epochBatches,
-      artifactRoot,
+      artifactStore: fileStoreSettings(artifactRoot),
     });
     const loadAverage = os.loadavg()[0]!;
     // Probe: warms up, and tells whether a whole epoch fits in maxSeconds.

@@ -10,6 +10,7 @@ import { parsePipelineSpec, type FileSourceSpec, type PipelineSpec } from '../li
 import { runInThread } from '../lib/threads/run-in-thread';
 import { codeVersion } from '../lib/cache/code-version';
 import { inParallel, measure } from './data-plane-util';
+import { fileStoreSettings } from '../lib/artifacts/artifact-store';
 
 /**
  * Encoded shards and a fitted transform for a pipeline spec over the flights Parquet file, made
@@ -115,7 +116,13 @@ export async function trainingData(spec: PipelineSpec, options: TrainingDataOpti
     mkdirSync(rawDir, { recursive: true });
     const ingested = await measure(() =>
       inParallel(plan.partitions, concurrency, (partition) =>
-        runInThread('ingestPartition', { databaseUrl: '', artifactRoot: rawDir, schema: plan.schema, partition, batchRows: INGEST_BATCH_ROWS }),
+        runInThread('ingestPartition', {
+          databaseUrl: '',
+          artifactStore: fileStoreSettings(rawDir),
+          schema: plan.schema,
+          partition,
+          batchRows: INGEST_BATCH_ROWS,
+        }),
       ),
     );
     shards = ingested.value;
@@ -129,10 +136,12 @@ export async function trainingData(spec: PipelineSpec, options: TrainingDataOpti
 
   mkdirSync(dir, { recursive: true });
   log(`fitting the transform of spec ${specHash}`);
-  const fitted = await measure(() => runInThread('fitTransform', { artifactRoot: dir, spec, shards }));
+  const fitted = await measure(() => runInThread('fitTransform', { artifactStore: fileStoreSettings(dir), spec, shards }));
   const transform = fitted.value;
   log(`  input width ${transform.inputDim}, ${transform.trainRows} train rows, ${fitted.seconds.toFixed(1)} s`);
-  const applied = await measure(() => inParallel(shards, concurrency, (shard) => runInThread('applyTransform', { artifactRoot: dir, transform, shard })));
+  const applied = await measure(() =>
+    inParallel(shards, concurrency, (shard) => runInThread('applyTransform', { artifactStore: fileStoreSettings(dir), transform, shard })),
+  );
   log(`  applied in ${applied.seconds.toFixed(1)} s`);
 
   const data: TrainingData = {

@@ -78,6 +78,8 @@ export interface PipewrightConfig {
   temporalServer: string | undefined;
   /** Its schema tool (`go.temporal.io/server/cmd/tools/sql`; TEMPORAL_SQL_TOOL). */
   temporalSqlTool: string | undefined;
+  /** IP the cluster's frontend listens on (PIPEWRIGHT_TEMPORAL_HOST): loopback, or 0.0.0.0 / this machine's IP for pools on other machines. */
+  temporalHost: string;
   /** Payload encryption: raw `id:base64key` list (PIPEWRIGHT_PAYLOAD_KEYS) or a file holding one (PIPEWRIGHT_PAYLOAD_KEY_FILE). */
   payloadKeys: PayloadKeySetting | undefined;
   /** The codec server that lets the Web UI and the `temporal` CLI decode encrypted payloads. */
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     temporalCluster: switchFromEnv(env, 'PIPEWRIGHT_TEMPORAL_CLUSTER', false),
     temporalServer: setting(env, 'TEMPORAL_SERVER'),
     temporalSqlTool: setting(env, 'TEMPORAL_SQL_TOOL'),
+    temporalHost: setting(env, 'PIPEWRIGHT_TEMPORAL_HOST') ?? '127.0.0.1',
     payloadKeys: payloadKeysFromEnv(env),
     codec: {
       port: portFromEnv(env, 'PIPEWRIGHT_CODEC_PORT', temporalUiPort + 1),
@@ -262,7 +265,9 @@ function temporalAuthFromEnv(env: Env): TemporalAuthConfig {
     apiKey: setting(env, 'TEMPORAL_API_KEY'),
   };
   if ((auth.clientCertPath === undefined) !== (auth.clientKeyPath === undefined)) {
-    const [given, missing] = auth.clientCertPath ? ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'] : ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH'];
+    const [given, missing] = auth.clientCertPath
+      ? ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']
+      : ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH'];
     throw new Error(`${given} is set but ${missing} is not; mTLS needs both the client certificate and its private key (PEM files).`);
   }
   return auth;

@@ -1,3 +1,4 @@
+import { artifactStoreSettings, openArtifactStore } from '../lib/artifacts/artifact-store';
 import { loadConfig } from '../lib/config';
 import { closePgPools, pgPool } from '../lib/db/pg-pools';
 import { createLogger } from '../lib/logging/logger';
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const pool = pgPool(config.databaseUrl);
+  // Models and transforms are read from the artifact store: open it, so s3:// URIs resolve (through the local cache).
+  openArtifactStore(artifactStoreSettings(config));
   const predictionLog = config.serving.predictionLog
     ? new PredictionLog(pool, { onDrop: (rows, reason) => logger.warn({ rows, reason }, 'prediction log rows dropped') })
     : undefined;

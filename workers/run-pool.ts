@@ -1,8 +1,8 @@
 import os from 'node:os';
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { taskQueue, workerIdentity, type WorkerPool } from '../contracts';
 import { dataConverterFor } from '../contracts/payload-codec';
+import { artifactStoreSettings, openArtifactStore } from '../lib/artifacts/artifact-store';
 import { loadConfig, type PipewrightConfig } from '../lib/config';
 import { securityHint, temporalSecurity } from '../lib/connection/temporal-security';
 import { createLogger } from '../lib/logging/logger';
@@ -17,7 +17,7 @@ function slotsOf(pool: Exclude<WorkerPool, 'orchestrator'>, config: PipewrightCo
 /**
  * The one way a pool process starts: connect to Temporal (TEMPORAL_ADDRESS), register on its task
  * queue, run until SIGINT/SIGTERM. Every pool can run alone, on any machine that reaches Temporal,
- * PostgreSQL (DATABASE_URL) and the artifact store (PIPEWRIGHT_HOME on a shared mount).
+ * PostgreSQL (DATABASE_URL) and the artifact store (PIPEWRIGHT_ARTIFACT_STORE: s3://, or PIPEWRIGHT_HOME on a shared mount).
  */
 export async function runPool(pool: WorkerPool): Promise<void> {
   const config = loadConfig();
@@ -48,11 +48,10 @@ export async function runPool(pool: WorkerPool): Promise<void> {
     options.maxConcurrentActivityTaskPolls = 1;
   } else {
     if (!config.databaseUrl) fail(`the ${pool} pool needs DATABASE_URL (pipewright up sets it for the pools it starts).`);
-    options.activities = activitiesOfPool(pool, {
-      databaseUrl: config.databaseUrl,
-      artifactRoot: path.join(config.home, 'artifacts'),
-      serveUrl: config.serveUrl,
-    });
+    const artifactStore = artifactStoreSettings(config);
+    // Opened here so the activities that read artifacts on this thread resolve s3:// URIs (task threads get it with each task).
+    openArtifactStore(artifactStore);
+    options.activities = activitiesOfPool(pool, { databaseUrl: config.databaseUrl, artifactStore, serveUrl: config.serveUrl });
     options.maxConcurrentActivityTaskExecutions = slotsOf(pool, config);
     // A training activity's heartbeat carries its latest mid-epoch checkpoint: send it within a
     // second or two rather than the SDK's default (0.8 x the heartbeat timeout), so a retry after

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { DatasetRef, ModelRef, TransformRef } from '../../contracts/refs';
 import type { ProductionBaseline } from '../../contracts/evaluation';
-import { artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import { fittedColumns, readTransform, type FittedLabel, type FittedTransformV2 } from '../features/transform-format';
 import { productionVersion } from '../registry/model-registry';
@@ -48,7 +48,7 @@ async function missingColumns(transform: FittedTransformV2, dataset: DatasetRef)
   const first = dataset.shards[0];
   if (!first) return 'the dataset has no shards';
   let columns: Set<string> | undefined;
-  for await (const batch of readShardBatches(artifactPath(first.uri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(first.uri))) {
     columns = new Set(batch.schema.fields.map((f) => f.name));
     break;
   }

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Pool } from 'pg';
-import { artifactPath } from '../artifacts/artifact-store';
+import { artifactExists } from '../artifacts/artifact-store';
 import type { CachedStep } from './step-keys';
 
 export interface StepEntry {
@@ -21,9 +20,13 @@ function urisIn(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** Whether every artifact of a result is still in the store (a cleaned store makes a miss, not a broken run). */
-function artifactsExist(result: unknown): boolean {
-  return urisIn(result).every((uri) => uri.startsWith('file://') && existsSync(artifactPath(uri)));
+/**
+ * Whether every artifact of a result is still in the store (a cleaned store makes a miss, not a
+ * broken run): the file for file://, the object (HEAD) for s3://.
+ */
+async function artifactsExist(result: unknown): Promise<boolean> {
+  const found = await Promise.all(urisIn(result).map((uri) => artifactExists(uri)));
+  return found.every(Boolean);
 }
 
 /** The stored results of the keys that have one whose artifacts still exist, with the run that made each. */
@@ -32,7 +35,8 @@ export async function lookupSteps(pool: Pool, keys: readonly string[]): Promise<
     'SELECT key, result, run_id FROM pipewright_step_cache WHERE key = ANY($1)',
     [[...keys]],
   );
-  return new Map(rows.filter((r) => artifactsExist(r.result)).map((r) => [r.key, { result: r.result, runId: r.run_id }]));
+  const present = await Promise.all(rows.map((r) => artifactsExist(r.result)));
+  return new Map(rows.filter((_, i) => present[i]).map((r) => [r.key, { result: r.result, runId: r.run_id }]));
 }
 
 /** Records what a run computed; a key already there keeps its first result (any run with that key computes the same). */

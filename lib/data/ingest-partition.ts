@@ -2,7 +2,7 @@ import { Field, Float64, Schema, Utf8, makeData, makeVector, type Data } from 'a
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { asSourceError } from './source-errors';
-import { ArtifactStore } from '../artifacts/artifact-store';
+import { openArtifactStore, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import type { ShardRef } from '../../contracts/refs';
 import { accumulateStatistics, createStatistics } from '../statistics/dataset-stats';
 import { ShardWriter } from './arrow-shards';
@@ -15,7 +15,7 @@ import type { SourceColumn, SourceSchema } from './source-schema';
 
 export interface IngestPartitionTask {
   databaseUrl: string;
-  artifactRoot: string;
+  artifactStore: ArtifactStoreSettings;
   schema: SourceSchema;
   partition: Partition;
   batchRows: number;
@@ -221,7 +221,7 @@ export function describeTuple(columns: SourceColumn[], buf: Buffer, starts: Int3
  * yields byte-identical shards, hence the same content-addressed URI.
  */
 export async function ingestPartition(input: IngestPartitionTask, progress: (rows: number) => void): Promise<ShardRef> {
-  const store = new ArtifactStore(input.artifactRoot);
+  const store = openArtifactStore(input.artifactStore);
   const quarantined = await QuarantineFile.open(store);
   // Statistics of every column but the row id (columns[0]), gathered from the batches as they are written.
   const statistics = createStatistics(input.schema.columns.slice(1));

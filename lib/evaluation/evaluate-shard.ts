@@ -1,5 +1,5 @@
 import type { EvaluateShardInput, EvaluateShardResult } from '../../contracts/evaluation';
-import { ArtifactStore } from '../artifacts/artifact-store';
+import { openArtifactStore, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { readTransform } from '../features/transform-format';
 import { initBackend } from '../models/backend';
 import { loadSavedModel } from '../models/model-io';
@@ -9,7 +9,7 @@ import { EvaluationAccumulator } from './states/evaluation-state';
 import { stateHeadOf } from './states/metric-state';
 import { encodeState } from './states/state-codec';
 
-export type EvaluateShardTask = EvaluateShardInput & { artifactRoot: string };
+export type EvaluateShardTask = EvaluateShardInput & { artifactStore: ArtifactStoreSettings };
 
 /** Rows per forward pass: large batches amortise the per-call cost; memory is a few MB. */
 const EVALUATION_BATCH = 16384;
@@ -56,6 +56,6 @@ export async function evaluateShard(input: EvaluateShardTask, progress: (rows: n
   }
   const which = splitSource ? `${splitSource.uri} flags` : 'the shard ref counts';
   if (rows !== expected) throw new Error(`partition ${input.shard.partition}: ${which} ${expected} test rows, but ${rows} were read`);
-  const ref = await new ArtifactStore(input.artifactRoot).putBytes('metric-state', '.bin', encodeState(accumulator.state()));
+  const ref = await openArtifactStore(input.artifactStore).putBytes('metric-state', '.bin', encodeState(accumulator.state()));
   return { ...ref, partition: input.shard.partition, rows, backend };
 }

@@ -1,5 +1,5 @@
 import type { MergeEvaluationInput, MergeEvaluationResult, MetricStateRef } from '../../contracts/evaluation';
-import { ArtifactStore, readArtifactBytes } from '../artifacts/artifact-store';
+import { openArtifactStore, readArtifactBytes, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { readTransform } from '../features/transform-format';
 import { evaluationReport } from './build-report';
 import { sliceFeature } from './slice-values';
@@ -7,7 +7,7 @@ import { mergeEvaluationStates, type EvaluationState } from './states/evaluation
 import { headMismatch, rowsOf, stateHeadOf } from './states/metric-state';
 import { decodeState } from './states/state-codec';
 
-export type MergeEvaluationTask = MergeEvaluationInput & { artifactRoot: string };
+export type MergeEvaluationTask = MergeEvaluationInput & { artifactStore: ArtifactStoreSettings };
 
 /**
  * Merges the shards' metric states (read in the order given, partition order) into the state of
@@ -50,7 +50,7 @@ export async function mergeEvaluation(input: MergeEvaluationTask, progress: (row
   const total = rowsOf(merged.overall);
   if (total !== rows) throw new Error(`the merged metric state holds ${total} rows, but the shards' states hold ${rows}`);
   const report = evaluationReport(merged, transform, input.slices);
-  const ref = await new ArtifactStore(input.artifactRoot).putJson('evaluation', report);
+  const ref = await openArtifactStore(input.artifactStore).putJson('evaluation', report);
   return { metrics: report.metrics, report: ref };
 }
 

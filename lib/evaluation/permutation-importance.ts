@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { FeatureImportance, ImportanceInput, ImportanceResult } from '../../contracts/evaluation';
 import type { EncodedShardRef } from '../../contracts/refs';
+import type { ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { PipelineInputError } from '../errors';
 import { modelBatches } from '../features/encoded-batches';
 import { labelHead } from '../features/label-task';
@@ -17,7 +18,7 @@ const SCORING_CHUNK = 16384;
 /** Rows per batch read from the shards while sampling. */
 const READ_BATCH = 8192;
 
-export type PermutationImportanceTask = ImportanceInput & { artifactRoot: string };
+export type PermutationImportanceTask = ImportanceInput & { artifactStore: ArtifactStoreSettings };
 
 /**
  * Permutation feature importance on the test split: the metric of the label's task (AUC, accuracy

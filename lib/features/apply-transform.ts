@@ -1,5 +1,5 @@
 import { Field, Float32, Schema, Type, makeVector, type Data, type Float64, type RecordBatch, type Utf8 } from 'apache-arrow';
-import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath, openArtifactStore, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../data/arrow-shards';
 import { PipelineInputError } from '../errors';
 import type { EncodedShardRef, ShardRef, TransformRef } from '../../contracts/refs';
@@ -12,7 +12,7 @@ import { readTransform, type FittedFeature, type FittedMulticlassLabel, type Fit
 import { Utf8Interner } from './utf8-interner';
 
 export interface ApplyTransformTask {
-  artifactRoot: string;
+  artifactStore: ArtifactStoreSettings;
   transform: TransformRef;
   shard: ShardRef;
 }
@@ -50,9 +50,9 @@ export async function applyTransform(input: ApplyTransformTask, progress: (rows:
   let ids = new Int32Array(0);
   const labels = new LabelEncoder(transform.label);
   const multiclass = taskOf(transform.label) === 'multiclass';
-  const ref = await new ArtifactStore(input.artifactRoot).putFile('encoded', '.arrows', async (tmp) => {
+  const ref = await openArtifactStore(input.artifactStore).putFile('encoded', '.arrows', async (tmp) => {
     const writer = new ShardWriter(tmp, encodedSchema(transform));
-    for await (const batch of readShardBatches(artifactPath(input.shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(input.shard.uri))) {
       const n = batch.numRows;
       const keys = batch.getChild(transform.key)!.toArray() as Float64Array;
       const labelColumn = batch.getChild(transform.label.column)!;

@@ -1,5 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
-import { artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import { ENCODED_LABEL, ENCODED_SPLIT, encodedFeatureColumn } from './apply-transform';
 import { FeatureEncoder } from './feature-encoder';
@@ -46,7 +46,7 @@ export async function* denseBatches(fitted: FittedTransform, shards: EncodedShar
   const yBuffer = new Float32Array(options.batchSize);
   for (const [s, shard] of shards.entries()) {
     let arrowBatchIndex = 0;
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of shardBatches(shard.uri)) {
       const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
       const labels = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
       const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
@@ -190,6 +190,11 @@ export interface SplitSource {
   splitFrom?: EncodedShardRef[];
 }
 
+/** The record batches of the shard at `uri` (file://, or s3:// through the local cache). */
+async function* shardBatches(uri: string): AsyncGenerator<RecordBatch> {
+  yield* readShardBatches(await localArtifactPath(uri));
+}
+
 /**
  * A shard's record batches with the split flags of their rows: its own `is_test` column, or, with
  * `splitFrom`, that of another encoding of the same raw shard, read in lockstep row by row
@@ -197,12 +202,12 @@ export interface SplitSource {
  */
 async function* withSplitFlags(shard: EncodedShardRef, splitFrom?: EncodedShardRef): AsyncGenerator<{ batch: RecordBatch; isTest: Float32Array }> {
   if (!splitFrom) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) yield { batch, isTest: batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array };
+    for await (const batch of shardBatches(shard.uri)) yield { batch, isTest: batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array };
     return;
   }
   const flags = new SplitFlags(splitFrom, shard);
   try {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) yield { batch, isTest: await flags.take(batch.numRows) };
+    for await (const batch of shardBatches(shard.uri)) yield { batch, isTest: await flags.take(batch.numRows) };
     await flags.finish();
   } finally {
     await flags.close();
@@ -220,7 +225,7 @@ class SplitFlags {
     private readonly source: EncodedShardRef,
     private readonly scored: EncodedShardRef,
   ) {
-    this.batches = readShardBatches(artifactPath(source.uri));
+    this.batches = shardBatches(source.uri);
   }
 
   async take(n: number): Promise<Float32Array> {

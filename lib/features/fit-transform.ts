@@ -1,5 +1,5 @@
 import type { Data, Float64, RecordBatch, Utf8 } from 'apache-arrow';
-import { ArtifactStore, artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath, openArtifactStore, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import type { FoldRule } from '../../contracts/cross-validation';
 import type { ShardRef, TransformRef } from '../../contracts/refs';
@@ -15,7 +15,7 @@ import type { FittedLabel, FittedMulticlassLabel, FittedTransformV2 } from './tr
 import { Utf8Interner } from './utf8-interner';
 
 export interface FitTransformTask {
-  artifactRoot: string;
+  artifactStore: ArtifactStoreSettings;
   spec: PipelineSpec;
   shards: ShardRef[];
   /** A cross-validation fold: the fit reads its train rows only, and the fitted split carries it (so every apply does too). */
@@ -41,7 +41,7 @@ export async function fitTransform(input: FitTransformTask, progress: (rows: num
   const categories = new CategoryCounts(spec);
   let seen = 0;
   for (const shard of input.shards) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       const isTest = accumulate(stats, categories, spec, splitter.split(batch), batch);
       labelFit?.add(batch.getChild(spec.label.column)!.data[0]!, batch.numRows, isTest);
       seen += batch.numRows;
@@ -51,7 +51,7 @@ export async function fitTransform(input: FitTransformTask, progress: (rows: num
   categories.addTo(stats);
   if (stats.rows === 0) throw new Error('the train split is empty: there are no rows to fit the transform on');
   const fitted: FittedTransformV2 = stats.fit(spec, split, known ?? labelFit!.fit());
-  const ref = await new ArtifactStore(input.artifactRoot).putJson('transforms', fitted);
+  const ref = await openArtifactStore(input.artifactStore).putJson('transforms', fitted);
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
 
@@ -104,7 +104,7 @@ export async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef
   const found = known === null ? new LabelFit(spec.label) : null;
   let indices = new Int32Array(0);
   for (const shard of shards) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       if (timeColumn !== undefined) {
         const times = batch.getChild(timeColumn)!.toArray() as Float64Array;
         addToWidthSketch(sketch, times, times.length);

@@ -1,6 +1,6 @@
 import { crossValidationProblem, MAX_FOLD_STRATA, type FoldPlan } from '../../contracts/cross-validation';
 import type { ShardRef } from '../../contracts/refs';
-import { artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath } from '../artifacts/artifact-store';
 import { readShardBatches } from '../data/arrow-shards';
 import { PipelineInputError } from '../errors';
 import { rowIdColumn, type PipelineSpec } from '../spec/pipeline-spec';
@@ -44,7 +44,7 @@ export async function planFolds(task: PlanFoldsTask, progress: (rows: number) =>
   let indices = new Int32Array(0);
   let seen = 0;
   for (const shard of shards) {
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       const n = batch.numRows;
       const codes = splitter.split(batch);
       const keys = batch.getChild(rowIdColumn(spec.source))!.toArray() as Float64Array;

@@ -1,5 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
-import { artifactPath } from '../artifacts/artifact-store';
+import { localArtifactPath } from '../artifacts/artifact-store';
 import { openShardBlocks, type OpenShard } from '../data/shard-blocks';
 import { mulberry32, shuffleInPlace } from '../random';
 import type { EncodedShardRef } from '../../contracts/refs';
@@ -63,7 +63,7 @@ export interface ShuffleOptions extends BatchRange {
 /** The group's shards opened, and their blocks in file order: shards by partition, then blocks as written (whatever order the shards came in). */
 async function openGroup(shards: EncodedShardRef[]): Promise<{ blocks: BlockRef[]; close(): Promise<void> }> {
   const ordered = [...shards].sort((a, b) => a.partition - b.partition);
-  const opened = await Promise.all(ordered.map((s) => openShardBlocks(artifactPath(s.uri))));
+  const opened = await Promise.all(ordered.map(async (s) => openShardBlocks(await localArtifactPath(s.uri))));
   let ordinal = 0;
   const blocks = opened.flatMap((shard) => shard.index.blocks.map((_, block) => ({ shard, block, ordinal: ordinal++ })));
   return { blocks, close: async () => void (await Promise.all(opened.map((o) => o.close()))) };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { openedRemoteStores } from '../artifacts/artifact-store';
 import { THREAD_REUSE_GROUP, type ThreadMessage, type ThreadRequest, type ThreadTaskInput, type ThreadTaskName, type ThreadTaskOutput } from './tasks';
 
 /** An error thrown inside a task thread, with its original name (e.g. PipelineInputError) kept. */
@@ -91,7 +92,8 @@ export function runInThread<N extends ThreadTaskName>(
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    const request: ThreadRequest = { id, task, input };
+    const stores = openedRemoteStores();
+    const request: ThreadRequest = { id, task, input, ...(stores.length ? { stores } : {}) };
     worker.postMessage(request);
   });
 }

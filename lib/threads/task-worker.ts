@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { openArtifactStore } from '../artifacts/artifact-store';
 import { THREAD_TASKS, type ThreadMessage, type ThreadRequest } from './tasks';
 
 /**
@@ -10,6 +11,7 @@ async function run(request: ThreadRequest): Promise<void> {
   const post = (message: ThreadMessage): void => parentPort!.postMessage(message);
   const { id, task, input } = request;
   try {
+    for (const store of request.stores ?? []) openArtifactStore(store);
     const fn = (await THREAD_TASKS[task]()) as (input: unknown, progress: (value: number, details?: unknown) => void) => Promise<unknown>;
     let lastPost = 0;
     const result = await fn(input, (value, details) => {

@@ -1,3 +1,5 @@
+import type { ArtifactStoreSettings } from '../artifacts/artifact-store';
+
 /**
  * The CPU-heavy functions that run in worker threads, by name. Each is loaded lazily inside the
  * thread so that, say, an ingest thread never loads TensorFlow.js.
@@ -47,6 +49,8 @@ export interface ThreadRequest {
   id: number;
   task: ThreadTaskName;
   input: unknown;
+  /** The s3:// artifact stores the caller has open, so the task resolves their URIs as the caller would. */
+  stores?: ArtifactStoreSettings[];
 }
 
 /** What a task thread sends back, tagged with the request's id. */

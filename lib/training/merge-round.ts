@@ -1,5 +1,5 @@
 import type { MergeRoundInput, MergeRoundResult } from '../../contracts/stages';
-import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { labelHead } from '../features/label-task';
 import type { FittedTransform } from '../features/transform';
 import { initBackend } from '../models/backend';
@@ -9,7 +9,7 @@ import { averageCheckpoints } from './average-checkpoints';
 import { verifiedArtifactBytes } from './checkpoints';
 import { ValidationScore } from './validation-score';
 
-export type MergeRoundTask = MergeRoundInput & { artifactRoot: string };
+export type MergeRoundTask = MergeRoundInput & { artifactStore: ArtifactStoreSettings };
 
 /**
  * The join of a data-parallel round: averages the workers' checkpoints, weighted by the examples
@@ -24,7 +24,7 @@ export async function mergeRound(input: MergeRoundTask, progress: (rows: number)
   const checkpoint =
     input.parts.length === 1
       ? input.parts[0]!.checkpoint
-      : { ...(await new ArtifactStore(input.artifactRoot).putJson('checkpoints', merged)), epoch: input.epoch };
+      : { ...(await openArtifactStore(input.artifactStore).putJson('checkpoints', merged)), epoch: input.epoch };
   if (!input.validateOn) return { checkpoint };
 
   await initBackend();

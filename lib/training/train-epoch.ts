@@ -1,12 +1,12 @@
 import type { TrainEpochInput, TrainEpochResult } from '../../contracts/stages';
-import { readArtifactJson } from '../artifacts/artifact-store';
+import { readArtifactJson, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { countBatches } from '../features/encoded-batches';
 import type { FittedTransform } from '../features/transform';
 import { modelSpecSchema } from '../spec/model-spec';
 import { trainShards, type TrainProgress } from './train-shards';
 
 /** The legacy epoch activity's task, as it runs today: one worker over every shard, as a single data-parallel round. */
-export type TrainEpochTask = TrainEpochInput & { artifactRoot: string };
+export type TrainEpochTask = TrainEpochInput & { artifactStore: ArtifactStoreSettings };
 
 /**
  * Runs a whole epoch in one activity, for training runs whose workflow started before
@@ -28,7 +28,7 @@ export async function trainEpoch(input: TrainEpochTask, progress: TrainProgress)
       fromBatch: 0,
       toBatch: batches,
       batchesPerEpoch: batches,
-      artifactRoot: input.artifactRoot,
+      artifactStore: input.artifactStore,
       ...(input.from ? { from: input.from } : {}),
     },
     progress,

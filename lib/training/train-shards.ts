@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainShardsHeartbeat, TrainShardsInput, TrainShardsResult } from '../../contracts/stages';
 import type { CheckpointRef } from '../../contracts/refs';
-import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson, type ArtifactStore, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { PipelineInputError } from '../errors';
 import { modelBatches, type ModelBatch } from '../features/encoded-batches';
 import { labelHead } from '../features/label-task';
@@ -16,7 +16,7 @@ import { loadCheckpoint } from './checkpoints';
 import { learningRateAt } from './learning-rate';
 
 /** A round of one data-parallel worker as its thread runs it; `resume` comes from the last attempt's heartbeat. */
-export type TrainShardsTask = TrainShardsInput & { artifactRoot: string; resume?: TrainShardsHeartbeat['resume'] };
+export type TrainShardsTask = TrainShardsInput & { artifactStore: ArtifactStoreSettings; resume?: TrainShardsHeartbeat['resume'] };
 
 /** What the task reports as it goes: examples so far, and each mid-epoch checkpoint to heartbeat. */
 export type TrainProgress = (samples: number, details?: TrainShardsHeartbeat) => void;
@@ -35,7 +35,7 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
   const backend = await initBackend(undefined, { batchSize: spec.batchSize });
   const transform = await readArtifactJson<FittedTransform>(input.transform);
   const head = labelHead(transform);
-  const store = new ArtifactStore(input.artifactRoot);
+  const store = openArtifactStore(input.artifactStore);
   const startedAt = Date.now();
   const resume = input.resume;
   const start = resume?.checkpoint ?? input.from;

@@ -1,5 +1,5 @@
 import type { ArtifactRef, ShardRef } from '../../contracts/refs';
-import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { finalizeStatistics, mergeStatistics, type DatasetStatistics, type DatasetSummary } from '../statistics/dataset-stats';
 
 /** The dataset's statistics artifact: the merged, still mergeable state and its readable summary. */
@@ -14,7 +14,7 @@ export interface DatasetStatisticsArtifact {
  * which shard finished first) and stores them with their summary.
  */
 export async function mergeShardStatistics(
-  artifactRoot: string,
+  artifactStore: ArtifactStoreSettings,
   shards: readonly ShardRef[],
 ): Promise<{ ref: ArtifactRef; statistics: DatasetStatisticsArtifact }> {
   const ordered = [...shards].sort((a, b) => a.partition - b.partition);
@@ -25,5 +25,5 @@ export async function mergeShardStatistics(
   }
   if (state === null) throw new Error('no shards to merge statistics from');
   const statistics: DatasetStatisticsArtifact = { format: 'pipewright.statistics/v1', state, summary: finalizeStatistics(state) };
-  return { ref: await new ArtifactStore(artifactRoot).putJson('statistics', statistics), statistics };
+  return { ref: await openArtifactStore(artifactStore).putJson('statistics', statistics), statistics };
 }

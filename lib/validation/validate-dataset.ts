@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { ArtifactRef, DatasetRef, ShardRef } from '../../contracts/refs';
-import { ArtifactStore, readArtifactJson } from '../artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson, type ArtifactStoreSettings } from '../artifacts/artifact-store';
 import { ensurePipelineSchema, previousDataset, recordDataset } from '../registry/dataset-registry';
 import { featureColumnsOf, type PipelineSpec } from '../spec/pipeline-spec';
 import type { DatasetStatistics } from '../statistics/dataset-stats';
@@ -11,7 +11,7 @@ import { assertValidationPassed, buildValidationReport } from './validation-repo
 
 export interface ValidateDatasetTask {
   pool: Pool;
-  artifactRoot: string;
+  artifactStore: ArtifactStoreSettings;
   /** The pipeline run (its workflow id): the key of its dataset record. */
   runId: string;
   spec: PipelineSpec;
@@ -41,7 +41,7 @@ async function previousStatistics(pool: Pool, pipeline: string, runId: string): 
 export async function validateDataset(task: ValidateDatasetTask): Promise<DatasetRef> {
   const { pool, spec, runId } = task;
   const checked = checkDataset(spec, task.shards);
-  const { ref: statisticsRef, statistics } = await mergeShardStatistics(task.artifactRoot, checked.shards);
+  const { ref: statisticsRef, statistics } = await mergeShardStatistics(task.artifactStore, checked.shards);
   const { schema: stored } = await ensurePipelineSchema(pool, spec.name, inferSchema(statistics.state), runId);
   const schema = parseDataSchema(stored, `of pipeline "${spec.name}" (pipewright_schemas)`);
   const featureColumns = [...new Set(spec.features.flatMap(featureColumnsOf))];
@@ -52,7 +52,7 @@ export async function validateDataset(task: ValidateDatasetTask): Promise<Datase
     checks: spec.validation,
     featureColumns,
   });
-  const reportRef: ArtifactRef = await new ArtifactStore(task.artifactRoot).putJson('validation', report);
+  const reportRef: ArtifactRef = await openArtifactStore(task.artifactStore).putJson('validation', report);
   await recordDataset(pool, {
     runId,
     pipeline: spec.name,

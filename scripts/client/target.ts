@@ -11,6 +11,8 @@ export interface Target {
   serveUrl: string | null;
   /** Prefix of the pools' task queues (PIPEWRIGHT_QUEUE_PREFIX). */
   queuePrefix: string;
+  /** The embedded S3 server of the stack, when it runs one (an s3:// artifact store without PIPEWRIGHT_S3_ENDPOINT). */
+  s3Endpoint?: string;
   /** Set when this command brought the stack up and must take it down. */
   ownStack?: Stack;
 }
@@ -39,6 +41,7 @@ export async function resolveTarget(config: PipewrightConfig, allowEmbedded: boo
       uiUrl: running.uiUrl,
       serveUrl: running.serveUrl,
       queuePrefix: running.queuePrefix,
+      ...(running.s3Endpoint ? { s3Endpoint: running.s3Endpoint } : {}),
     };
   }
   if (!allowEmbedded) {
@@ -53,6 +56,7 @@ export async function resolveTarget(config: PipewrightConfig, allowEmbedded: boo
     uiUrl: stack.info.uiUrl,
     serveUrl: stack.info.serveUrl,
     queuePrefix: stack.info.queuePrefix,
+    ...(stack.info.s3Endpoint ? { s3Endpoint: stack.info.s3Endpoint } : {}),
     ownStack: stack,
   };
 }

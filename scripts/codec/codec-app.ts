@@ -72,13 +72,11 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     }
     if (origin && !origins.has(origin)) return reply.code(403).send({ error: `origin ${origin} is not allowed; add it to PIPEWRIGHT_CODEC_CORS_ORIGINS.` });
     if (!authorised(request, options.token))
-      return reply
-        .code(401)
-        .send({
-          error: options.token
-            ? 'send Authorization: Bearer <PIPEWRIGHT_CODEC_TOKEN>.'
-            : 'only callers on this machine are served; set PIPEWRIGHT_CODEC_TOKEN to serve others.',
-        });
+      return reply.code(401).send({
+        error: options.token
+          ? 'send Authorization: Bearer <PIPEWRIGHT_CODEC_TOKEN>.'
+          : 'only callers on this machine are served; set PIPEWRIGHT_CODEC_TOKEN to serve others.',
+      });
   });
   app.options('/*', async () => undefined);
 

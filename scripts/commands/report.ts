@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { datasetOfRun } from '../../lib/registry/dataset-registry';
 import { loadRunReportData, RunNotFoundError } from '../../lib/reports/run-report/load-run-report-data';
@@ -11,6 +11,7 @@ import { formatStatisticsSummary } from '../../lib/reports/statistics-report';
 import type { DatasetStatisticsArtifact } from '../../lib/validation/dataset-statistics';
 import { formatValidationReport, type ValidationReport } from '../../lib/validation/validation-report';
 import { resolveTarget } from '../client/target';
+import { commandArtifactStore } from '../stack/object-store';
 
 export interface ReportOptions {
   /** Where to write the HTML report; `<PIPEWRIGHT_HOME>/reports/<run-id>.html` by default. */
@@ -40,6 +41,7 @@ export async function reportCommand(runId: string | undefined, options: ReportOp
   const config = loadConfig();
   const target = await resolveTarget(config, false, () => undefined);
   if (!target.databaseUrl) throw new Error('set DATABASE_URL (or run `pipewright up`)');
+  openArtifactStore(commandArtifactStore(config, target.s3Endpoint));
   try {
     const pool = pgPool(target.databaseUrl);
     const dataset = await datasetOfRun(pool, runId);

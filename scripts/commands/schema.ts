@@ -1,10 +1,11 @@
 import { loadConfig } from '../../lib/config';
-import { readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { openArtifactStore, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import { datasetOfRun, pipelineSchema, replacePipelineSchema } from '../../lib/registry/dataset-registry';
 import type { DatasetStatisticsArtifact } from '../../lib/validation/dataset-statistics';
 import { inferSchema } from '../../lib/validation/schema';
 import { resolveTarget } from '../client/target';
+import { commandArtifactStore } from '../stack/object-store';
 
 /**
  * `pipewright schema <pipeline>` prints the schema later runs are validated against;
@@ -13,8 +14,10 @@ import { resolveTarget } from '../client/target';
  */
 export async function schemaCommand(pipeline: string | undefined, options: { accept?: string }): Promise<number> {
   if (!pipeline) throw new Error('usage: pipewright schema <pipeline> [--accept <run-id>]');
-  const target = await resolveTarget(loadConfig(), false, () => undefined);
+  const config = loadConfig();
+  const target = await resolveTarget(config, false, () => undefined);
   if (!target.databaseUrl) throw new Error('set DATABASE_URL (or run `pipewright up`)');
+  openArtifactStore(commandArtifactStore(config, target.s3Endpoint));
   const pool = pgPool(target.databaseUrl);
   try {
     if (options.accept !== undefined) {

@@ -4,9 +4,13 @@ import { onInterrupt } from '../client/interrupt';
 import { printStackInfo } from '../client/print';
 import { startStack, type Stack } from '../stack/stack';
 
-/** `pipewright up`: the embedded stack in the foreground until Ctrl-C. */
-export async function upCommand(): Promise<number> {
+/**
+ * `pipewright up`: the embedded stack in the foreground until Ctrl-C. `--cluster` runs the full
+ * Temporal server on the stack's PostgreSQL instead of the dev server (as PIPEWRIGHT_TEMPORAL_CLUSTER=on).
+ */
+export async function upCommand(options: { cluster?: boolean } = {}): Promise<number> {
   const config = loadConfig();
+  if (options.cluster) config.temporalCluster = true;
   const stack = await startStack(config, { pools: WORKER_POOLS, modelServer: true, log: (l) => console.log(l) });
   printStackInfo(stack.info, config.home);
   console.log('\nPress Ctrl-C to stop.');

@@ -13,8 +13,10 @@ export interface GoBinary {
   module: string;
   /** The setting that names an existing binary (TEMPORAL_CLI, ...), and its value. */
   override?: { variable: string; value: string | undefined };
-  /** Arguments that make a working binary exit 0 quickly. */
+  /** Arguments that make a working binary exit quickly with `probeExitCode`. */
   probeArgs: string[];
+  /** The exit code of a working binary run with `probeArgs` (default 0; gofakes3 has no flag that exits 0, and `-h` exits 1). */
+  probeExitCode?: number;
   /** Whether to look on PATH (binaries with generic names such as `server` should not be). */
   searchPath: boolean;
 }
@@ -34,15 +36,15 @@ export function onPath(binary: string, config: Pick<PipewrightConfig, 'executabl
   return undefined;
 }
 
-function works(binary: string, probeArgs: string[]): boolean {
-  return spawnSync(binary, probeArgs, { stdio: 'ignore', timeout: 30_000 }).status === 0;
+function works(binary: string, probeArgs: string[], exitCode = 0): boolean {
+  return spawnSync(binary, probeArgs, { stdio: 'ignore', timeout: 30_000 }).status === exitCode;
 }
 
 /** Finds an existing binary without building: its override setting, PATH (if allowed), then the pipewright cache. */
 export function findGoBinary(spec: GoBinary, config: BinaryConfig): string | undefined {
   const fromEnv = spec.override?.value;
   if (fromEnv) {
-    if (!works(fromEnv, spec.probeArgs))
+    if (!works(fromEnv, spec.probeArgs, spec.probeExitCode))
       throw new Error(
         `${spec.override!.variable}=${fromEnv} does not run (\`${fromEnv} ${spec.probeArgs.join(' ')}\` failed); point it at ${spec.title} or unset it.`,
       );
@@ -50,7 +52,7 @@ export function findGoBinary(spec: GoBinary, config: BinaryConfig): string | und
   }
   const candidates = [spec.searchPath ? onPath(spec.name, config) : undefined, path.join(binaryCacheDir(config), spec.name)];
   for (const candidate of candidates) {
-    if (candidate && existsSync(candidate) && works(candidate, spec.probeArgs)) return candidate;
+    if (candidate && existsSync(candidate) && works(candidate, spec.probeArgs, spec.probeExitCode)) return candidate;
   }
   return undefined;
 }
@@ -75,7 +77,7 @@ export async function ensureGoBinary(spec: GoBinary, config: BinaryConfig, log: 
       child.on('error', () => resolve(1));
     });
     const built = path.join(cacheDir, spec.name);
-    if (code === 0 && works(built, spec.probeArgs)) {
+    if (code === 0 && works(built, spec.probeArgs, spec.probeExitCode)) {
       log(`Built ${spec.title} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
       return built;
     }

@@ -6,6 +6,7 @@ import { temporal } from '@temporalio/proto';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { taskQueue, workerIdentity, type WorkerPool } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { startObjectStore, type ObjectStoreEndpoint } from './object-store';
 import { startPostgres, type PostgresEndpoint } from './postgres';
 import { SupervisedService, type ServiceInstance } from './supervisor';
 import { startTemporal, type TemporalEndpoint } from './temporal-server';
@@ -22,6 +23,8 @@ export interface StackInfo {
   queuePrefix: string;
   /** Process id of each service the stack runs (pool-cpu, model-server, temporal, postgres, ...), kept current across restarts. */
   processes: Record<string, number | null>;
+  /** The embedded S3 server's endpoint, when the stack runs one for an s3:// artifact store (commands read artifacts through it). */
+  s3Endpoint?: string;
   /** Prometheus endpoints: the model server's and each pool process's Temporal worker metrics. */
   metrics?: Record<string, string>;
   startedAt: string;
@@ -61,6 +64,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
   const processes: ManagedProcess[] = [];
   const services = new Map<string, SupervisedService>();
   let postgres: PostgresEndpoint | undefined;
+  let objectStore: ObjectStoreEndpoint | undefined;
   let temporalEndpoint: TemporalEndpoint | undefined;
   let info: StackInfo | undefined;
   const stop = async (): Promise<void> => {
@@ -72,9 +76,14 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     await Promise.all(processes.map((p) => current(p.name, p)!.stop()));
     await current('temporal', temporalEndpoint?.embedded?.instance)?.stop();
     await current('postgres', postgres?.embedded?.instance)?.stop();
+    await current('s3', objectStore?.embedded.instance)?.stop();
   };
   try {
-    const [pgResult, temporalResult] = await Promise.allSettled([startPostgres(config, options.log), startTemporal(config, options.log)]);
+    // An s3:// artifact store without PIPEWRIGHT_S3_ENDPOINT gets the embedded S3 server (seconds to start).
+    objectStore = await startObjectStore(config, options.log);
+    // The full Temporal cluster (up --cluster) runs on this PostgreSQL: it gets the endpoint when it is up.
+    const postgresStarting = startPostgres(config, options.log);
+    const [pgResult, temporalResult] = await Promise.allSettled([postgresStarting, startTemporal(config, options.log, postgresStarting)]);
     // Keep whichever came up so stop() takes it down again when the other failed.
     if (pgResult.status === 'fulfilled') postgres = pgResult.value;
     if (temporalResult.status === 'fulfilled') temporalEndpoint = temporalResult.value;
@@ -87,6 +96,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       DATABASE_URL: postgres.url,
       PIPEWRIGHT_HOME: config.home,
       PIPEWRIGHT_SERVE_URL: config.serveUrl,
+      ...objectStore?.env,
     });
     const distRoot = path.join(__dirname, '..', '..');
     const launchers = new Map<string, () => ManagedProcess>();
@@ -132,6 +142,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     if (postgres.embedded) supervise('postgres', postgres.embedded.instance, postgres.embedded.restart, postgres.embedded.logFile);
     if (temporalEndpoint.embedded)
       supervise('temporal', temporalEndpoint.embedded.instance, temporalEndpoint.embedded.restart, temporalEndpoint.embedded.logFile);
+    if (objectStore) supervise('s3', objectStore.embedded.instance, objectStore.embedded.restart, objectStore.embedded.logFile);
     for (const proc of processes) supervise(proc.name, proc, async () => launchers.get(proc.name)!(), proc.logFile);
 
     info = {
@@ -142,6 +153,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       databaseUrl: postgres.url,
       serveUrl: options.modelServer ? config.serveUrl : null,
       queuePrefix: config.queuePrefix,
+      ...(objectStore ? { s3Endpoint: objectStore.endpoint } : {}),
       processes: {},
       metrics: {
         ...(options.modelServer ? { 'model-server': `${config.serveUrl}/metrics` } : {}),

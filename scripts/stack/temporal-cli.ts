@@ -4,7 +4,6 @@ import { ensureGoBinary, findGoBinary, type GoBinary } from './go-binary';
 /** The Temporal CLI release pipewright builds when none is installed (its go.mod has no `replace`). */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
-
 function temporalCli(config: PipewrightConfig): GoBinary {
   return {
     name: 'temporal',
@@ -30,8 +29,11 @@ export async function ensureTemporalCli(config: PipewrightConfig, log: (line: st
   try {
     return await ensureGoBinary(temporalCli(config), config, log);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nOr install the Temporal CLI itself (https://temporal.io/setup), or point TEMPORAL_ADDRESS at a running Temporal server.`, {
-      cause: err,
-    });
+    throw new Error(
+      `${(err as Error).message}\nOr install the Temporal CLI itself (https://temporal.io/setup), or point TEMPORAL_ADDRESS at a running Temporal server.`,
+      {
+        cause: err,
+      },
+    );
   }
 }

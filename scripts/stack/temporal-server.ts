@@ -4,6 +4,8 @@ import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
 import type { EmbeddedService } from './supervisor';
+import type { PostgresEndpoint } from './postgres';
+import { startTemporalCluster } from './temporal-cluster';
 import { ensureTemporalCli } from './temporal-cli';
 
 export interface TemporalEndpoint {
@@ -15,14 +17,18 @@ export interface TemporalEndpoint {
 }
 
 /**
- * TEMPORAL_ADDRESS when set (the search attributes are registered there if missing); otherwise
- * the official CLI's dev server with its SQLite file under PIPEWRIGHT_HOME (runs survive a restart)
- * and the Web UI on.
+ * TEMPORAL_ADDRESS when set (the search attributes are registered there if missing); with
+ * PIPEWRIGHT_TEMPORAL_CLUSTER=on (`up --cluster`), the full Temporal server on the stack's
+ * PostgreSQL, which `postgres` resolves to (temporal-cluster.ts); otherwise the official CLI's dev
+ * server with its SQLite file under PIPEWRIGHT_HOME (runs survive a restart) and the Web UI on.
  */
-export async function startTemporal(config: PipewrightConfig, log: (line: string) => void): Promise<TemporalEndpoint> {
+export async function startTemporal(config: PipewrightConfig, log: (line: string) => void, postgres?: Promise<PostgresEndpoint>): Promise<TemporalEndpoint> {
   if (config.temporalAddress) {
     await registerSearchAttributes(config.temporalAddress, config.temporalNamespace);
     return { address: config.temporalAddress, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl };
+  }
+  if (config.temporalCluster) {
+    return startTemporalCluster(config, log, postgres);
   }
   const cli = await ensureTemporalCli(config, log);
   const address = `127.0.0.1:${config.temporalPort}`;

@@ -7,7 +7,7 @@ import { ingestPartition } from '../../lib/data/ingest-partition';
 import { planPartitions } from '../../lib/data/partition-planner';
 import { inspectSource, type SourceSchema } from '../../lib/data/source-schema';
 import { mergeShardStatistics } from '../../lib/validation/dataset-statistics';
-import { artifactPath } from '../../lib/artifacts/artifact-store';
+import { fileStoreSettings, localArtifactPath } from '../../lib/artifacts/artifact-store';
 import { PIPELINE_INPUT_ERROR } from '../../contracts/failures';
 import { parsePipelineSpec, postgresSourceOf, ROW_HASH_COLUMN, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { startTrainingPipeline, watchPipeline } from '../../scripts/client/pipeline-client';
@@ -53,10 +53,13 @@ async function ingestAll(spec: PipelineSpec, column: string): Promise<{ shards: 
   const shards: ShardRef[] = [];
   const values: Array<Array<number | string | null>> = [];
   for (const partition of partitions.partitions) {
-    const shard = await ingestPartition({ databaseUrl: stack.info.databaseUrl, artifactRoot, schema, partition, batchRows: 4096 }, () => undefined);
+    const shard = await ingestPartition(
+      { databaseUrl: stack.info.databaseUrl, artifactStore: fileStoreSettings(artifactRoot), schema, partition, batchRows: 4096 },
+      () => undefined,
+    );
     shards.push(shard);
     const seen: Array<number | string | null> = [];
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       const vector = batch.getChild(column)!;
       for (let i = 0; i < batch.numRows; i++) seen.push(vector.get(i) as number | string | null);
     }
@@ -153,10 +156,8 @@ describe('partitions of equal work', () => {
     const quarantined = shards.reduce((n, s) => n + s.quarantinedRows, 0);
     expect(quarantined).toBe(ROWS / 250);
     expect(shards.reduce((n, s) => n + s.rows, 0)).toBe(ROWS - ROWS / 250);
-    const reasons = shards
-      .filter((s) => s.quarantine)
-      .flatMap((s) => readFileSync(artifactPath(s.quarantine!.uri), 'utf8').trim().split('\n'))
-      .map((line) => (JSON.parse(line) as { reason: string }).reason);
+    const files = await Promise.all(shards.filter((s) => s.quarantine).map((s) => localArtifactPath(s.quarantine!.uri)));
+    const reasons = files.flatMap((file) => readFileSync(file, 'utf8').trim().split('\n')).map((line) => (JSON.parse(line) as { reason: string }).reason);
     expect(reasons).toHaveLength(ROWS / 250);
     expect(new Set(reasons)).toEqual(new Set(['"weather" is null']));
   });
@@ -166,7 +167,7 @@ describe('statistics gathered while ingesting', () => {
   test("the shards' statistics merge to the statistics of the whole table, as SQL computes them", async () => {
     const spec = specFor({ table: 'it_src_skewed', key: 'k' });
     const { shards } = await ingestAll(spec, 'k');
-    const { statistics } = await mergeShardStatistics(artifactRoot, shards);
+    const { statistics } = await mergeShardStatistics(fileStoreSettings(artifactRoot), shards);
     const { rows } = await stack.db.query<{ n: string; lo: number; hi: number; mean: number; variance: number }>(
       'SELECT count(*)::text AS n, min(x) AS lo, max(x) AS hi, avg(x) AS mean, var_pop(x) AS variance FROM it_src_skewed',
     );

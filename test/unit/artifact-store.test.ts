@@ -3,7 +3,15 @@ import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ArtifactStore, artifactPath, hashFile, readArtifactBytes, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import {
+  ArtifactStore,
+  artifactExists,
+  hashFile,
+  localArtifactPath,
+  openArtifactStore,
+  readArtifactBytes,
+  readArtifactJson,
+} from '../../lib/artifacts/artifact-store';
 
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -42,7 +50,7 @@ describe('ArtifactStore', () => {
   test('the same bytes give the same URI, and a second put is a no-op', async () => {
     const bytes = new Uint8Array([1, 2, 3, 4, 5]);
     const first = await store.putBytes('shards', '.arrows', bytes);
-    const file = artifactPath(first.uri);
+    const file = await localArtifactPath(first.uri);
     const before = await fs.stat(file);
     const second = await store.putBytes('shards', '.arrows', Uint8Array.from(bytes));
     expect(second).toEqual(first);
@@ -110,7 +118,7 @@ describe('ArtifactStore', () => {
     // Same content again: same ref, one stored file, no temp file left.
     const again = await store.putFile('shards', '.arrows', (tmp) => fs.writeFile(tmp, content));
     expect(again).toEqual(ref);
-    expect(await listFiles(root)).toEqual([path.relative(root, artifactPath(ref.uri))]);
+    expect(await listFiles(root)).toEqual([path.relative(root, await localArtifactPath(ref.uri))]);
   });
 
   test('putFile and putBytes agree on the address of the same bytes', async () => {
@@ -135,14 +143,41 @@ describe('ArtifactStore', () => {
   });
 });
 
-describe('artifactPath', () => {
-  test('turns a file:// URI into a local path', () => {
+describe('localArtifactPath', () => {
+  test('turns a file:// URI into a local path', async () => {
     const file = path.join(os.tmpdir(), 'with space', 'a.json');
-    expect(artifactPath(pathToFileURL(file).href)).toBe(file);
+    expect(await localArtifactPath(pathToFileURL(file).href)).toBe(file);
   });
 
-  test('rejects other schemes with a clear message', () => {
-    expect(() => artifactPath('s3://bucket/key')).toThrow('Unsupported artifact URI "s3://bucket/key": only file:// is available in this build.');
+  test('rejects other schemes with a clear message', async () => {
+    await expect(localArtifactPath('http://host/key')).rejects.toThrow('Unsupported artifact URI "http://host/key": expected file:// or s3://.');
+  });
+
+  test('an s3:// URI needs its store opened in the process, and says which setting opens it', async () => {
+    await expect(localArtifactPath('s3://never-opened-bucket/k/ab/x.json')).rejects.toThrow(
+      'no s3:// artifact store open for bucket "never-opened-bucket". Set PIPEWRIGHT_ARTIFACT_STORE=s3://never-opened-bucket',
+    );
+  });
+});
+
+describe('openArtifactStore and artifactExists (file://)', () => {
+  test('a file:// URL opens the folder it names, once', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'pipewright-open-'));
+    try {
+      const store = openArtifactStore({ url: pathToFileURL(root).href });
+      expect(store.root).toBe(root);
+      expect(openArtifactStore({ url: pathToFileURL(root).href })).toBe(store);
+      const ref = await store.putBytes('k', '.bin', Buffer.from('x'));
+      expect(await artifactExists(ref.uri)).toBe(true);
+      await fs.rm(await localArtifactPath(ref.uri));
+      expect(await artifactExists(ref.uri)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an unknown scheme names the setting', () => {
+    expect(() => openArtifactStore({ url: 'gs://bucket' })).toThrow('PIPEWRIGHT_ARTIFACT_STORE takes file:///absolute/path or s3://bucket[/prefix]');
   });
 });
 

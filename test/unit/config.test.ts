@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       temporalCluster: false,
       temporalServer: undefined,
       temporalSqlTool: undefined,
+      temporalHost: '127.0.0.1',
       payloadKeys: undefined,
       codec: { port: 8234, token: undefined, corsOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] },
       artifactStore: `file://${path.resolve('.pipewright', 'artifacts')}`,
@@ -90,6 +91,7 @@ describe('loadConfig', () => {
       PIPEWRIGHT_TEMPORAL_CLUSTER: 'on',
       TEMPORAL_SERVER: '/opt/temporal/bin/server',
       TEMPORAL_SQL_TOOL: '/opt/temporal/bin/temporal-sql-tool',
+      PIPEWRIGHT_TEMPORAL_HOST: '0.0.0.0',
       PIPEWRIGHT_PAYLOAD_KEY_FILE: '/etc/pw/payload-keys',
       PIPEWRIGHT_CODEC_PORT: '18888',
       PIPEWRIGHT_CODEC_TOKEN: 'secret',
@@ -135,11 +137,19 @@ describe('loadConfig', () => {
       temporalCluster: true,
       temporalServer: '/opt/temporal/bin/server',
       temporalSqlTool: '/opt/temporal/bin/temporal-sql-tool',
+      temporalHost: '0.0.0.0',
       payloadKeys: { source: 'PIPEWRIGHT_PAYLOAD_KEY_FILE', value: '/etc/pw/payload-keys' },
       codec: { port: 18888, token: 'secret', corsOrigins: ['https://ui.internal', 'https://ui2.internal'] },
       artifactStore: 's3://ml-artifacts/pipewright',
       artifactCacheDir: '/var/cache/pw-artifacts',
-      s3: { endpoint: 'http://minio.internal:9000', region: 'eu-west-1', forcePathStyle: true, accessKeyId: 'AKIA', secretAccessKey: 'shh', embeddedPort: 19400 },
+      s3: {
+        endpoint: 'http://minio.internal:9000',
+        region: 'eu-west-1',
+        forcePathStyle: true,
+        accessKeyId: 'AKIA',
+        secretAccessKey: 'shh',
+        embeddedPort: 19400,
+      },
     });
   });
 
@@ -156,7 +166,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' })).toThrow(
       'TEMPORAL_TLS_CLIENT_CERT_PATH is set but TEMPORAL_TLS_CLIENT_KEY_PATH is not; mTLS needs both',
     );
-    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key' })).toThrow('TEMPORAL_TLS_CLIENT_KEY_PATH is set but TEMPORAL_TLS_CLIENT_CERT_PATH is not');
+    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_KEY_PATH: '/c.key' })).toThrow(
+      'TEMPORAL_TLS_CLIENT_KEY_PATH is set but TEMPORAL_TLS_CLIENT_CERT_PATH is not',
+    );
     expect(() => loadConfig({ PIPEWRIGHT_PAYLOAD_KEYS: 'a:b', PIPEWRIGHT_PAYLOAD_KEY_FILE: '/k' })).toThrow('both set; keep one');
     expect(loadConfig({ PIPEWRIGHT_PAYLOAD_KEYS: 'k1:AAAA' }).payloadKeys).toEqual({ source: 'PIPEWRIGHT_PAYLOAD_KEYS', value: 'k1:AAAA' });
     expect(() => loadConfig({ PIPEWRIGHT_ARTIFACT_STORE: 'gs://bucket' })).toThrow('PIPEWRIGHT_ARTIFACT_STORE=gs://bucket is neither file:///absolute/path');

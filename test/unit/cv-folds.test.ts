@@ -4,7 +4,7 @@ import path from 'node:path';
 import { foldRule, type FoldPlan } from '../../contracts/cross-validation';
 import { PIPELINE_INPUT_ERROR } from '../../contracts/failures';
 import type { EvaluationMetrics, ShardRef } from '../../contracts/refs';
-import { ArtifactStore, artifactPath, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings, localArtifactPath, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { readShardBatches } from '../../lib/data/arrow-shards';
 import { applyTransform, ENCODED_LABEL, ENCODED_SPLIT } from '../../lib/features/apply-transform';
 import { fitTransform } from '../../lib/features/fit-transform';
@@ -125,7 +125,7 @@ describe('stratified folds balance every class as StratifiedKFold does', () => {
 async function splitCodes(encodedUri: string): Promise<{ labels: number[]; splits: number[] }> {
   const labels: number[] = [];
   const splits: number[] = [];
-  for await (const batch of readShardBatches(artifactPath(encodedUri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(encodedUri))) {
     labels.push(...(batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array));
     splits.push(...(batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array));
   }
@@ -142,10 +142,10 @@ async function twoShards(rows: LabelRow[]): Promise<ShardRef[]> {
 
 /** Fits and applies the transform (of a fold, or the outer one) to every shard; the transform and each shard's codes and counts. */
 async function fitAndApply(spec: PipelineSpec, shards: ShardRef[], plan?: FoldPlan, index = 0) {
-  const ref = await fitTransform({ artifactRoot: root, spec, shards, ...(plan ? { fold: foldRule(plan, index) } : {}) }, () => undefined);
+  const ref = await fitTransform({ artifactStore: fileStoreSettings(root), spec, shards, ...(plan ? { fold: foldRule(plan, index) } : {}) }, () => undefined);
   const encoded = [];
   for (const shard of shards) {
-    const out = await applyTransform({ artifactRoot: root, transform: ref, shard }, () => undefined);
+    const out = await applyTransform({ artifactStore: fileStoreSettings(root), transform: ref, shard }, () => undefined);
     encoded.push({ ref: out, ...(await splitCodes(out.uri)) });
   }
   return { transform: await readArtifactJson<FittedTransformV2>(ref), ref, encoded };

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ArtifactStore, artifactPath } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, localArtifactPath } from '../../lib/artifacts/artifact-store';
 import { readShardBatches } from '../../lib/data/arrow-shards';
 import { classificationMetrics } from '../../lib/evaluation/classification-metrics';
 import { evaluateModel } from '../../lib/evaluation/evaluate-model';
@@ -49,7 +49,7 @@ async function testRows(encoded: EncodedShardRef, transform: FittedTransformV2):
   const codes: number[] = [];
   const rows: number[] = [];
   let at = 0;
-  for await (const batch of readShardBatches(artifactPath(encoded.uri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(encoded.uri))) {
     const split = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
     const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
     for (let r = 0; r < batch.numRows; r++, at++) {
@@ -70,7 +70,7 @@ async function trainedModel(transform: FittedTransformV2, encoded: EncodedShardR
   const codes: number[] = [];
   const ys: number[] = [];
   let at = 0;
-  for await (const batch of readShardBatches(artifactPath(encoded.uri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(encoded.uri))) {
     const columns = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
     for (let r = 0; r < batch.numRows; r++, at++) {
       if (splits[at] !== SPLIT_CODE.train) continue;

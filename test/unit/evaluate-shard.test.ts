@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeVector } from 'apache-arrow';
 import type { EvaluationMetrics, EncodedShardRef, ModelRef, TransformRef } from '../../contracts/refs';
 import type { MetricStateRef } from '../../contracts/evaluation';
-import { ArtifactStore, artifactPath, readArtifactBytes, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings, localArtifactPath, readArtifactBytes, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../../lib/data/arrow-shards';
 import { PipelineInputError } from '../../lib/errors';
 import { classificationMetrics } from '../../lib/evaluation/classification-metrics';
@@ -92,7 +92,7 @@ const cases: Array<[string, FittedLabel, (random: () => number, codes: Float32Ar
 async function evaluateAll(s: Setup, slices: string[] = ['colour']): Promise<MetricStateRef[]> {
   const states: MetricStateRef[] = [];
   for (const shard of s.written.shards) {
-    const result = await evaluateShard({ model: s.model, transform: s.transform, shard, slices, artifactRoot: root }, () => undefined);
+    const result = await evaluateShard({ model: s.model, transform: s.transform, shard, slices, artifactStore: fileStoreSettings(root) }, () => undefined);
     expect(result.partition).toBe(shard.partition);
     expect(result.rows).toBe(shard.testRows);
     expect(result.backend).toBe(tf.getBackend());
@@ -105,8 +105,9 @@ test.each(cases)('%s: the merged shard states give evaluateModel figures on the 
   const s = await setUp(label, labelOf, 41);
   const states = await evaluateAll(s);
   const progress: number[] = [];
-  const merged = await mergeEvaluation({ transform: s.transform, states, slices: [{ feature: 'colour', top: 3 }], artifactRoot: root }, (n) =>
-    progress.push(n),
+  const merged = await mergeEvaluation(
+    { transform: s.transform, states, slices: [{ feature: 'colour', top: 3 }], artifactStore: fileStoreSettings(root) },
+    (n) => progress.push(n),
   );
   const testRows = s.written.shards.reduce((n, sh) => n + sh.testRows, 0);
   expect(progress.at(-1)).toBe(testRows);
@@ -163,7 +164,7 @@ test.each(cases)('%s: the merged shard states give evaluateModel figures on the 
 test('a shard evaluated twice writes the same artifact; its state decodes to the rows it reports', async () => {
   const s = await setUp(binary, (random) => (random() < 0.4 ? 1 : 0), 5);
   const shard = s.written.shards[2]!;
-  const input = { model: s.model, transform: s.transform, shard, slices: ['colour', 'tail'], artifactRoot: root };
+  const input = { model: s.model, transform: s.transform, shard, slices: ['colour', 'tail'], artifactStore: fileStoreSettings(root) };
   const a = await evaluateShard(input, () => undefined);
   const b = await evaluateShard(input, () => undefined);
   expect(b.uri).toBe(a.uri);
@@ -182,7 +183,10 @@ test('testRowsOf: the rows another encoding flags as test are scored, read in lo
   // This run's encoding of the same raw shard: other split flags, in record batches of another size.
   const flags = (r: number): number => (r % 5 === 0 ? SPLIT_CODE.test : r % 5 === 1 ? SPLIT_CODE.validation : SPLIT_CODE.train);
   const other = await rewriteSplit(s, shard, flags, 128);
-  const result = await evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], testRowsOf: other, artifactRoot: root }, () => undefined);
+  const result = await evaluateShard(
+    { model: s.model, transform: s.transform, shard, slices: [], testRowsOf: other, artifactStore: fileStoreSettings(root) },
+    () => undefined,
+  );
   expect(result.rows).toBe(other.testRows);
   const state = decodeState(await readArtifactBytes(result)).overall;
   // The expected rows: every row's score (an all-test encoding), then those the flags pick.
@@ -203,41 +207,59 @@ test('testRowsOf: the rows another encoding flags as test are scored, read in lo
   expect(got.logLoss).toBeCloseTo(want.logLoss, 6);
 
   // Its own flags as testRowsOf: the very artifact of the plain evaluation.
-  const plain = await evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], artifactRoot: root }, () => undefined);
-  const self = await evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], testRowsOf: shard, artifactRoot: root }, () => undefined);
+  const plain = await evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], artifactStore: fileStoreSettings(root) }, () => undefined);
+  const self = await evaluateShard(
+    { model: s.model, transform: s.transform, shard, slices: [], testRowsOf: shard, artifactStore: fileStoreSettings(root) },
+    () => undefined,
+  );
   expect(self.uri).toBe(plain.uri);
 
   // An encoding of another raw shard does not line up.
   const short = { ...(await rewriteSplit(s, s.written.shards[1]!, () => SPLIT_CODE.test, 8192)), partition: shard.partition };
   await expect(
-    evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], testRowsOf: short, artifactRoot: root }, () => undefined),
+    evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], testRowsOf: short, artifactStore: fileStoreSettings(root) }, () => undefined),
   ).rejects.toThrow(/the split flags do not line up: .* ends after 450 rows, before .* does; splitFrom must be an encoding of the same raw shard/);
   const long = { ...(await rewriteSplit(s, shard, () => SPLIT_CODE.test, 8192)), partition: 1 };
   await expect(
-    evaluateShard({ model: s.model, transform: s.transform, shard: s.written.shards[1]!, slices: [], testRowsOf: long, artifactRoot: root }, () => undefined),
+    evaluateShard(
+      { model: s.model, transform: s.transform, shard: s.written.shards[1]!, slices: [], testRowsOf: long, artifactStore: fileStoreSettings(root) },
+      () => undefined,
+    ),
   ).rejects.toThrow(/the split flags do not line up: .* has 550 rows more than the 450 of/);
   await expect(
-    evaluateShard({ model: s.model, transform: s.transform, shard, slices: [], testRowsOf: s.written.shards[1]!, artifactRoot: root }, () => undefined),
+    evaluateShard(
+      { model: s.model, transform: s.transform, shard, slices: [], testRowsOf: s.written.shards[1]!, artifactStore: fileStoreSettings(root) },
+      () => undefined,
+    ),
   ).rejects.toThrow('testRowsOf is partition 1, but the shard is partition 0');
 });
 
 test('mistakes: an unsliceable feature, a transform of another task, states that do not add up', async () => {
   const s = await setUp(binary, (random) => (random() < 0.4 ? 1 : 0), 3);
   const shard = s.written.shards[1]!;
-  const input = { model: s.model, transform: s.transform, shard, slices: ['x'], artifactRoot: root };
+  const input = { model: s.model, transform: s.transform, shard, slices: ['x'], artifactStore: fileStoreSettings(root) };
   await expect(evaluateShard(input, () => undefined)).rejects.toThrow(PipelineInputError);
   await expect(evaluateShard(input, () => undefined)).rejects.toThrow('evaluation.slices: feature "x" is numeric');
   const [state] = await evaluateAll(s, []).then((all) => all.slice(1, 2));
   const regression = craftedTransform({ column: 'y', task: 'regression', mean: 0, std: 1 });
   const ref = await store.putJson('transforms', regression);
   await expect(
-    mergeEvaluation({ transform: { ...ref, inputDim: regression.inputDim, trainRows: 0 }, states: [state!], slices: [], artifactRoot: root }, () => undefined),
+    mergeEvaluation(
+      { transform: { ...ref, inputDim: regression.inputDim, trainRows: 0 }, states: [state!], slices: [], artifactStore: fileStoreSettings(root) },
+      () => undefined,
+    ),
   ).rejects.toThrow("does not fit the transform: it is a binary state, but the transform's label is regression");
   await expect(
-    mergeEvaluation({ transform: s.transform, states: [{ ...state!, rows: state!.rows + 1 }], slices: [], artifactRoot: root }, () => undefined),
+    mergeEvaluation(
+      { transform: s.transform, states: [{ ...state!, rows: state!.rows + 1 }], slices: [], artifactStore: fileStoreSettings(root) },
+      () => undefined,
+    ),
   ).rejects.toThrow(`holds ${state!.rows} rows, but its ref says ${state!.rows + 1}`);
   await expect(
-    mergeEvaluation({ transform: s.transform, states: [state!], slices: [{ feature: 'colour', top: 2 }], artifactRoot: root }, () => undefined),
+    mergeEvaluation(
+      { transform: s.transform, states: [state!], slices: [{ feature: 'colour', top: 2 }], artifactStore: fileStoreSettings(root) },
+      () => undefined,
+    ),
   ).rejects.toThrow('the metric states hold no slice by "colour"');
 });
 
@@ -268,7 +290,7 @@ async function rewriteSplit(s: Setup, shard: EncodedShardRef, flags: (row: numbe
   dirs.push(dir);
   const file = path.join(dir, 'split.arrows');
   const columns: Float32Array[][] = [];
-  for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
     columns.push(batch.schema.fields.map((f) => (batch.getChild(f.name)!.toArray() as Float32Array).slice()));
   }
   const names = encodedSchema(s.fitted).fields.map((f) => f.name);

@@ -11,7 +11,7 @@ import { ingestPartition } from '../../lib/data/ingest-partition';
 import { readCsv } from '../../lib/data/load/csv-rows';
 import { openParquetFile } from '../../lib/data/load/parquet-rows';
 import type { FilePiece } from '../../lib/data/partitions';
-import { artifactPath } from '../../lib/artifacts/artifact-store';
+import { fileStoreSettings, localArtifactPath } from '../../lib/artifacts/artifact-store';
 import { parsePipelineSpec, ROW_NUMBER_COLUMN, type PipelineSpec } from '../../lib/spec/pipeline-spec';
 
 /**
@@ -162,13 +162,13 @@ describe('ingesting a file partition', () => {
     expect(plan.schema.columns.map((c) => c.name)).toEqual([ROW_NUMBER_COLUMN, 'amount', 'city', 'when']);
     const artifactRoot = mkdtempSync(path.join(dir, 'artifacts-'));
     const shard = await ingestPartition(
-      { databaseUrl: '', artifactRoot, schema: plan.schema, partition: plan.partitions[0]!, batchRows: 1024 },
+      { databaseUrl: '', artifactStore: fileStoreSettings(artifactRoot), schema: plan.schema, partition: plan.partitions[0]!, batchRows: 1024 },
       () => undefined,
     );
     expect(shard.rows).toBe(2);
     expect(shard.quarantinedRows).toBe(3);
     const rows: Array<[number, number, string]> = [];
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       for (let i = 0; i < batch.numRows; i++)
         rows.push([batch.getChild(ROW_NUMBER_COLUMN)!.get(i) as number, batch.getChild('amount')!.get(i) as number, batch.getChild('city')!.get(i) as string]);
     }
@@ -177,7 +177,7 @@ describe('ingesting a file partition', () => {
       [2, 150.5, 'oslo'],
       [6, 120, 'pu\nne'],
     ]);
-    const reasons = readFileSync(artifactPath(shard.quarantine!.uri), 'utf8')
+    const reasons = readFileSync(await localArtifactPath(shard.quarantine!.uri), 'utf8')
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { reason: string }).reason);

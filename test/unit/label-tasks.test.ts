@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ArtifactStore, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { columnsForSpec, type SourceColumn } from '../../lib/data/source-schema';
 import { applyTransform } from '../../lib/features/apply-transform';
 import { fitTransform } from '../../lib/features/fit-transform';
@@ -85,9 +85,9 @@ describe('multiclass labels', () => {
     lone.cls = 'hail';
     const { shard } = await writeShard(rows);
     const spec = specOf({ column: 'cls', classes: 'auto' });
-    const ref = await fitTransform({ artifactRoot: root, spec, shards: [shard] }, () => undefined);
+    const ref = await fitTransform({ artifactStore: fileStoreSettings(root), spec, shards: [shard] }, () => undefined);
     expect((await readArtifactJson<FittedTransformV2>(ref)).label).toEqual({ column: 'cls', task: 'multiclass', classes: ['fog', 'rain', 'snow', 'sun'] });
-    const err = await failureOf(applyTransform({ artifactRoot: root, transform: ref, shard }, () => undefined));
+    const err = await failureOf(applyTransform({ artifactStore: fileStoreSettings(root), transform: ref, shard }, () => undefined));
     expect(err.name).toBe(PIPELINE_INPUT_ERROR);
     expect(err.message).toBe(
       `label.column "cls": the test row with id = ${lone.id} has the class "hail", which the train split never has, so the model has no output for it ` +
@@ -99,14 +99,19 @@ describe('multiclass labels', () => {
   test('more distinct values than maxClasses is a spec mistake naming the count and the fixes', async () => {
     const { shard } = await writeShard(randomRows(200, 5));
     const err = await failureOf(
-      fitTransform({ artifactRoot: root, spec: specOf({ column: 'cls', classes: 'auto', maxClasses: 3 }), shards: [shard] }, () => undefined),
+      fitTransform(
+        { artifactStore: fileStoreSettings(root), spec: specOf({ column: 'cls', classes: 'auto', maxClasses: 3 }), shards: [shard] },
+        () => undefined,
+      ),
     );
     expect(err.name).toBe(PIPELINE_INPUT_ERROR);
     expect(err.message).toBe(
       'label.classes "auto": column "cls" has 4 distinct values in the train split, more than label.maxClasses (3); ' +
         'list the classes to predict in label.classes (rows with other values are then quarantined), raise label.maxClasses to 4',
     );
-    const numeric = await failureOf(fitTransform({ artifactRoot: root, spec: specOf({ column: 'y', classes: 'auto' }), shards: [shard] }, () => undefined));
+    const numeric = await failureOf(
+      fitTransform({ artifactStore: fileStoreSettings(root), spec: specOf({ column: 'y', classes: 'auto' }), shards: [shard] }, () => undefined),
+    );
     expect(numeric.message).toMatch(
       /^label.classes "auto": column "y" has \d+ distinct values in the train split, more than label.maxClasses \(100\); .*, or predict the number itself with "task": "regression"$/,
     );

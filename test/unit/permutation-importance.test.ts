@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncodedShardRef, ModelRef, TransformRef } from '../../contracts/refs';
-import { ArtifactStore } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings } from '../../lib/artifacts/artifact-store';
 import { importanceMetric } from '../../lib/evaluation/importance-metric';
 import { RowReservoir, copyColumn, shuffleColumn, writeColumn } from '../../lib/evaluation/importance-sampling';
 import { permutationImportance } from '../../lib/evaluation/permutation-importance';
@@ -152,7 +152,18 @@ describe('permutationImportance', () => {
     const spec = modelSpecSchema.parse({ type: 'logistic', batchSize: 64, learningRate: 0.1, seed: 2 });
     const batches = await countBatches(fitted, shards, { split: 'train', batchSize: spec.batchSize });
     const trained = await trainShards(
-      { model: spec, transform, shards, epoch: 0, round: 0, worker: 0, fromBatch: 0, toBatch: batches, batchesPerEpoch: batches, artifactRoot: root },
+      {
+        model: spec,
+        transform,
+        shards,
+        epoch: 0,
+        round: 0,
+        worker: 0,
+        fromBatch: 0,
+        toBatch: batches,
+        batchesPerEpoch: batches,
+        artifactStore: fileStoreSettings(root),
+      },
       () => undefined,
     );
     model = {
@@ -171,7 +182,7 @@ describe('permutationImportance', () => {
   });
 
   const run = (settings: { repeats: number; maxRows: number; seed: number }, progress: (done: number) => void = () => undefined) =>
-    permutationImportance({ model, transform, shards, artifactRoot: root, ...settings }, progress);
+    permutationImportance({ model, transform, shards, artifactStore: fileStoreSettings(root), ...settings }, progress);
 
   test('the decider drops the AUC a lot and comes first; the noise features drop it by about nothing', async () => {
     const tensors = tf.memory().numTensors;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ArtifactStore, artifactPath } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, localArtifactPath } from '../../lib/artifacts/artifact-store';
 import { QuarantineFile, type QuarantinedRow } from '../../lib/data/quarantine-file';
 
 describe('QuarantineFile', () => {
@@ -21,7 +21,9 @@ describe('QuarantineFile', () => {
     for (let i = 0; i < 100; i++) file.add(row(i));
     expect(file.count).toBe(100);
     const ref = (await file.commit())!;
-    const lines = readFileSync(artifactPath(ref.uri), 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(await localArtifactPath(ref.uri), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines.map((l) => JSON.parse(l) as QuarantinedRow)).toEqual(Array.from({ length: 100 }, (_, i) => row(i)));
     expect(ref.bytes).toBe(Buffer.byteLength(lines.join('\n') + '\n'));
     expect(leftovers()).toEqual([]);

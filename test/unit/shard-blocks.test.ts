@@ -1,12 +1,12 @@
 import { readShardBatches } from '../../lib/data/arrow-shards';
 import { indexShardBlocks, openShardBlocks, readShardBlock } from '../../lib/data/shard-blocks';
-import { artifactPath } from '../../lib/artifacts/artifact-store';
+import { localArtifactPath } from '../../lib/artifacts/artifact-store';
 import { everyKindTransform, writeEncodedShards } from './fixtures/encoded-shards';
 
 test('every block of a shard reads on its own, in any order, as the stream reader gives it', async () => {
   const transform = everyKindTransform();
   const written = await writeEncodedShards(transform, [[5, 300, 1, 77]], 3);
-  const file = artifactPath(written.shards[0]!.uri);
+  const file = await localArtifactPath(written.shards[0]!.uri);
   const index = await indexShardBlocks(file);
   expect(index.blocks).toHaveLength(4);
   const sequential = [];

@@ -2,7 +2,7 @@ import { ACTIVITY_STAGES, poolQueues, STAGE_POOL, taskQueue, WORKER_POOLS, worke
 import { STAGE_ACTIVITY_OPTIONS } from '../../workflows/support/stage-activities';
 import { activitiesOfPool, stagesOfPool } from '../../workers/pool-activities';
 
-const deps = { databaseUrl: 'postgres://unused', artifactRoot: '/unused', serveUrl: 'http://unused' };
+const deps = { databaseUrl: 'postgres://unused', artifactStore: { url: 'file:///unused' }, serveUrl: 'http://unused' };
 
 describe('task queues', () => {
   test('a prefix names every pool\'s queue, "pipewright-" by default', () => {

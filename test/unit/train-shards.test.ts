@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TrainShardsHeartbeat, TrainShardsInput } from '../../contracts/stages';
 import type { EncodedShardRef, TransformRef } from '../../contracts/refs';
-import { ArtifactStore, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { countBatches } from '../../lib/features/encoded-batches';
 import type { FittedLabel, FittedTransformV2 } from '../../lib/features/transform-format';
 import { loadSavedModel } from '../../lib/models/model-io';
@@ -75,7 +75,7 @@ async function round(
       fromBatch: 0,
       toBatch: batches,
       batchesPerEpoch: batches,
-      artifactRoot: root,
+      artifactStore: fileStoreSettings(root),
       ...extra,
     },
     (_samples, details) => details && onDetails(details),
@@ -191,7 +191,7 @@ describe('mergeRound', () => {
         parts: [{ checkpoint: part.checkpoint, samples: part.samples }],
         epoch: 0,
         validateOn: data.shards,
-        artifactRoot: root,
+        artifactStore: fileStoreSettings(root),
       },
       () => undefined,
     );
@@ -217,7 +217,7 @@ describe('mergeRound', () => {
           { checkpoint: b.checkpoint, samples: b.samples },
         ],
         epoch: 0,
-        artifactRoot: root,
+        artifactStore: fileStoreSettings(root),
       },
       () => undefined,
     );

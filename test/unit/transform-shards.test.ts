@@ -2,7 +2,7 @@ import { splitOf, SPLIT_CODE } from '../../lib/features/split';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ArtifactStore, artifactPath, readArtifactJson } from '../../lib/artifacts/artifact-store';
+import { ArtifactStore, fileStoreSettings, localArtifactPath, readArtifactJson } from '../../lib/artifacts/artifact-store';
 import { ShardWriter, readShardBatches } from '../../lib/data/arrow-shards';
 import { CopyBinaryReader } from '../../lib/data/copy-binary';
 import { ShardBatchBuilder, shardSchema } from '../../lib/data/ingest-partition';
@@ -142,16 +142,16 @@ async function fitAndApply(
   spec: PipelineSpec,
   shards: ShardRef[],
 ): Promise<{ transform: FittedTransformV2; ref: TransformRef; encoded: Array<Awaited<ReturnType<typeof applyTransform>>> }> {
-  const ref = await fitTransform({ artifactRoot: root, spec, shards }, () => undefined);
+  const ref = await fitTransform({ artifactStore: fileStoreSettings(root), spec, shards }, () => undefined);
   const encoded = [];
-  for (const shard of shards) encoded.push(await applyTransform({ artifactRoot: root, transform: ref, shard }, () => undefined));
+  for (const shard of shards) encoded.push(await applyTransform({ artifactStore: fileStoreSettings(root), transform: ref, shard }, () => undefined));
   return { transform: await readArtifactJson<FittedTransformV2>(ref), ref, encoded };
 }
 
 /** Every row of an encoded shard: label, split flag and one code per feature. */
 async function encodedRows(uri: string, transform: FittedTransform): Promise<Array<{ label: number; isTest: number; codes: number[] }>> {
   const out: Array<{ label: number; isTest: number; codes: number[] }> = [];
-  for await (const batch of readShardBatches(artifactPath(uri))) {
+  for await (const batch of readShardBatches(await localArtifactPath(uri))) {
     const label = batch.getChild(ENCODED_LABEL)!.toArray() as Float32Array;
     const isTest = batch.getChild(ENCODED_SPLIT)!.toArray() as Float32Array;
     const codes = transform.features.map((f) => batch.getChild(encodedFeatureColumn(f.name))!.toArray() as Float32Array);
@@ -178,7 +178,7 @@ describe('ingest keeps the NULLs of an imputed numeric column', () => {
     expect(refused).toEqual(['"amount" is not a finite number: NaN', '"amount" is not a finite number: Infinity', '"dist" is null']);
     const amounts: Array<number | null> = [];
     const ids: number[] = [];
-    for await (const batch of readShardBatches(artifactPath(shard.uri))) {
+    for await (const batch of readShardBatches(await localArtifactPath(shard.uri))) {
       expect(batch.schema.fields.find((f) => f.name === 'amount')!.nullable).toBe(true);
       expect(batch.schema.fields.find((f) => f.name === 'dist')!.nullable).toBe(false);
       const amount = batch.getChild('amount')!;
@@ -333,7 +333,7 @@ describe('transform formats', () => {
     const v1 = asV1(transform);
     const v1Ref = await store.putJson('transforms', v1);
     const fromV1 = await applyTransform(
-      { artifactRoot: root, transform: { ...v1Ref, inputDim: v1.inputDim, trainRows: v1.trainRows }, shard },
+      { artifactStore: fileStoreSettings(root), transform: { ...v1Ref, inputDim: v1.inputDim, trainRows: v1.trainRows }, shard },
       () => undefined,
     );
     expect(fromV1.sha256).toBe(encoded[0]!.sha256);
@@ -351,9 +351,9 @@ describe('log1p at apply time', () => {
     bad.amount = -5;
     const { shard } = await writeShard(rows.map(fieldsOf));
     const spec = specOf([{ kind: 'numeric', name: 'amount', column: 'amount', log1p: true }]);
-    const ref = await fitTransform({ artifactRoot: root, spec, shards: [shard] }, () => undefined);
+    const ref = await fitTransform({ artifactStore: fileStoreSettings(root), spec, shards: [shard] }, () => undefined);
     let error: Error | undefined;
-    await applyTransform({ artifactRoot: root, transform: ref, shard }, () => undefined).catch((err: Error) => (error = err));
+    await applyTransform({ artifactStore: fileStoreSettings(root), transform: ref, shard }, () => undefined).catch((err: Error) => (error = err));
     expect(error?.name).toBe(PIPELINE_INPUT_ERROR);
     expect(error?.message).toBe(
       `feature "amount": log1p needs values greater than -1, but column "amount" holds -5 in the row with id = ${bad.id}; ` +
