@@ -13,6 +13,11 @@ export function printStackInfo(info: StackInfo, home: string): void {
     console.log(
       `  Model server  ${info.serveUrl}/v2/models/{name}/infer (KServe V2), ${info.serveUrl}/v1/models/{name}:predict (TF-Serving), ${info.serveUrl}/metrics`,
     );
+  if (info.s3Endpoint) console.log(`  Object store  ${info.s3Endpoint} (embedded S3 server for the s3:// artifact store)`);
+  if (info.codecUrl)
+    console.log(
+      `  Codec server  ${info.codecUrl} (payloads are encrypted; the Web UI decodes through it, as does \`temporal workflow show --codec-endpoint ${info.codecUrl}\`)`,
+    );
   console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
 }
 

@@ -10,6 +10,8 @@ import { startObjectStore, type ObjectStoreEndpoint } from './object-store';
 import { startPostgres, type PostgresEndpoint } from './postgres';
 import { SupervisedService, type ServiceInstance } from './supervisor';
 import { startTemporal, type TemporalEndpoint } from './temporal-server';
+import { codecUrl } from './codec-endpoint';
+import { temporalSecurity } from '../../lib/connection/temporal-security';
 
 /** What a running stack publishes in PIPEWRIGHT_HOME/stack.json so other commands can find it. */
 export interface StackInfo {
@@ -23,6 +25,8 @@ export interface StackInfo {
   queuePrefix: string;
   /** Process id of each service the stack runs (pool-cpu, model-server, temporal, postgres, ...), kept current across restarts. */
   processes: Record<string, number | null>;
+  /** The codec server that decodes encrypted payloads for the Web UI and the temporal CLI, when payload keys are set. */
+  codecUrl?: string;
   /** The embedded S3 server's endpoint, when the stack runs one for an s3:// artifact store (commands read artifacts through it). */
   s3Endpoint?: string;
   /** Prometheus endpoints: the model server's and each pool process's Temporal worker metrics. */
@@ -114,13 +118,19 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     if (options.modelServer) {
       launchers.set('model-server', () => startProcess('model-server', process.execPath, [path.join(distRoot, 'scripts', 'model-server.js')], env, logDir));
     }
+    // Encrypted payloads: the Web UI and `temporal workflow show --codec-endpoint` decode through it.
+    if (config.payloadKeys) {
+      launchers.set('codec-server', () => startProcess('codec-server', process.execPath, [path.join(distRoot, 'scripts', 'codec-server.js')], env, logDir));
+    }
     for (const launch of launchers.values()) processes.push(launch());
     const byName = (name: string): ManagedProcess => processes.find((p) => p.name === name)!;
-    const connection = await Connection.connect({ address: temporalEndpoint.address });
+    // TLS or an API key apply to a TEMPORAL_ADDRESS cluster; the embedded servers refuse them (temporal-server.ts).
+    const connection = await Connection.connect({ address: temporalEndpoint.address, ...temporalSecurity(config.temporalAuth) });
     try {
       await Promise.all([
         ...poolProcesses.map(({ pool, name }) => waitForPoolPoller(connection, temporalEndpoint!.namespace, pool, byName(name), config.queuePrefix)),
         ...(options.modelServer ? [waitForModelServer(config.serveUrl, byName('model-server'))] : []),
+        ...(config.payloadKeys ? [waitForCodecServer(codecUrl(config), byName('codec-server'))] : []),
       ]);
     } finally {
       await connection.close();
@@ -154,6 +164,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       serveUrl: options.modelServer ? config.serveUrl : null,
       queuePrefix: config.queuePrefix,
       ...(objectStore ? { s3Endpoint: objectStore.endpoint } : {}),
+      ...(config.payloadKeys ? { codecUrl: codecUrl(config) } : {}),
       processes: {},
       metrics: {
         ...(options.modelServer ? { 'model-server': `${config.serveUrl}/metrics` } : {}),
@@ -220,6 +231,14 @@ export async function waitForPoolPoller(
     },
     300,
   );
+}
+
+async function waitForCodecServer(url: string, proc: ManagedProcess): Promise<void> {
+  await waitFor(`the codec server at ${url}`, 60_000, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`the codec server exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    const res = await fetch(`${url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    return res.ok ? true : undefined;
+  });
 }
 
 async function waitForModelServer(serveUrl: string, proc: ManagedProcess): Promise<void> {

@@ -5,6 +5,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { codecUrl } from './codec-endpoint';
 import { ensureGoBinary, type GoBinary } from './go-binary';
 import type { PostgresEndpoint } from './postgres';
 import { SupervisedService, type ServiceInstance } from './supervisor';
@@ -259,6 +260,8 @@ async function startUiServer(binary: string, config: PipewrightConfig, frontend:
     defaultNamespace: config.temporalNamespace,
     hideLogs: true,
     cors: { cookieInsecure: true, allowOrigins: [`http://localhost:${config.temporalUiPort}`, `http://127.0.0.1:${config.temporalUiPort}`] },
+    // With encrypted payloads, the UI decodes them through the stack's codec server.
+    ...(config.payloadKeys ? { codec: { endpoint: codecUrl(config) } } : {}),
   };
   writeFileSync(path.join(root, 'config', `${CONFIG_ENV}.yaml`), toYaml(uiConfig));
   const ui = startProcess('temporal-ui', binary, ['--root', root, '--config', 'config', '--env', CONFIG_ENV, 'start'], childEnvironment(), logDir);

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { childEnvironment, type PipewrightConfig } from '../../lib/config';
+import { childEnvironment, type PipewrightConfig, type TemporalAuthConfig } from '../../lib/config';
+import { securityHint, temporalSecurity } from '../../lib/connection/temporal-security';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { codecUrl } from './codec-endpoint';
 import type { EmbeddedService } from './supervisor';
 import type { PostgresEndpoint } from './postgres';
 import { startTemporalCluster } from './temporal-cluster';
@@ -24,9 +26,14 @@ export interface TemporalEndpoint {
  */
 export async function startTemporal(config: PipewrightConfig, log: (line: string) => void, postgres?: Promise<PostgresEndpoint>): Promise<TemporalEndpoint> {
   if (config.temporalAddress) {
-    await registerSearchAttributes(config.temporalAddress, config.temporalNamespace);
+    await registerSearchAttributes(config.temporalAddress, config.temporalNamespace, config.temporalAuth);
     return { address: config.temporalAddress, namespace: config.temporalNamespace, uiUrl: config.temporalUiUrl };
   }
+  const { tls, clientCertPath, serverCaCertPath, apiKey } = config.temporalAuth;
+  if (tls || clientCertPath || serverCaCertPath || apiKey)
+    throw new Error(
+      'TEMPORAL_TLS / TEMPORAL_TLS_* / TEMPORAL_API_KEY are set, but TEMPORAL_ADDRESS is not: the Temporal server `pipewright up` starts speaks plaintext on this machine. Set TEMPORAL_ADDRESS to your secured cluster, or unset them.',
+    );
   if (config.temporalCluster) {
     return startTemporalCluster(config, log, postgres);
   }
@@ -48,6 +55,8 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
+    // With encrypted payloads, the Web UI decodes them through the stack's codec server.
+    ...(config.payloadKeys ? ['--ui-codec-endpoint', codecUrl(config)] : []),
     // One partition per task queue: with the default four, a poll can land on an empty partition
     // and wait for forwarding while a task sits in another, which added up to seconds between steps.
     // One machine's pools need no more than one.
@@ -83,14 +92,15 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
 }
 
 /** Registers pipewright's search attributes on an existing cluster's namespace (idempotent). */
-export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+export async function registerSearchAttributes(address: string, namespace: string, auth?: TemporalAuthConfig): Promise<void> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 5000 });
+    connection = await Connection.connect({ address, connectTimeout: 5000, ...(auth ? temporalSecurity(auth) : {}) });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); check TEMPORAL_ADDRESS or unset it to use the embedded dev server.`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot reach Temporal at ${address} (${(err as Error).message}); check TEMPORAL_ADDRESS or unset it to use the embedded dev server.${auth ? securityHint(auth) : ''}`,
+      { cause: err },
+    );
   }
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
