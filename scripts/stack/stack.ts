@@ -75,6 +75,7 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
     // Unpublish first: a stack that is stopping must not be found, even if something below hangs.
     if (info) await fs.rm(stackFile(config.home), { force: true });
     info = undefined;
+    for (const service of services.values()) service.retire();
     // Once up, a service is stopped through its supervisor (which stops restarting it); before, as started.
     const current = (name: string, started: ServiceInstance | undefined): { stop(): Promise<void> } | undefined => services.get(name) ?? started;
     await Promise.all(processes.map((p) => current(p.name, p)!.stop()));

@@ -107,6 +107,16 @@ export class SupervisedService {
     }
   }
 
+  /**
+   * From now on a death is final: the stack is going down. Called for every service before any is
+   * stopped, so that one which exits on the same Ctrl-C by itself (embedded PostgreSQL has its own
+   * exit hook) is not restarted while the others are still stopping.
+   */
+  retire(): void {
+    this.stopping = true;
+    this.wakeUp?.();
+  }
+
   /** Stops the service and its supervision; quick when the service is already gone. */
   async stop(): Promise<void> {
     this.stopping = true;
