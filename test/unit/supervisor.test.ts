@@ -127,6 +127,20 @@ describe('SupervisedService', () => {
     expect(starting.stopped).toBe(true);
   });
 
+  test('a retired service that dies is not restarted, even while the stack is still stopping others', async () => {
+    let starts = 0;
+    const { service, first, lines } = supervised(async () => {
+      starts++;
+      return new FakeInstance();
+    });
+    service.retire();
+    first.die({ code: 0, signal: null });
+    await tick();
+    expect(starts).toBe(0);
+    expect(lines).toEqual([]);
+    await service.stop();
+  });
+
   test('describes exits by code or signal', () => {
     expect(describeExit({ code: 0, signal: null })).toBe('exited with code 0');
     expect(describeExit({ code: null, signal: 'SIGTERM' })).toBe('was killed by SIGTERM');
