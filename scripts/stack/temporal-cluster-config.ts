@@ -39,10 +39,20 @@ export interface ClusterPorts {
 }
 
 /** P, P+1, ... P+9 for frontend port P; throws when the block would run past 65535. */
+const MAX_MEMBERSHIP_PORT = 32767;
+
 export function clusterPorts(frontendPort: number): ClusterPorts {
   if (!Number.isInteger(frontendPort) || frontendPort < 1 || frontendPort + CLUSTER_PORT_SPAN - 1 > 65535) {
     throw new Error(
       `PIPEWRIGHT_TEMPORAL_PORT=${frontendPort} leaves no room for the cluster's ${CLUSTER_PORT_SPAN} ports (${frontendPort}..${frontendPort + CLUSTER_PORT_SPAN - 1}); pick a lower port.`,
+    );
+  }
+  // Temporal's SQL schema keeps membership ports in a smallint (cluster_membership.rpc_port): a
+  // port above 32767 makes the server fail its first membership heartbeat and exit.
+  if (frontendPort + 8 > MAX_MEMBERSHIP_PORT) {
+    throw new Error(
+      `PIPEWRIGHT_TEMPORAL_PORT=${frontendPort} puts the cluster's membership ports at ${frontendPort + 5}..${frontendPort + 8}, above ${MAX_MEMBERSHIP_PORT}, ` +
+        `which Temporal's SQL schema cannot store (cluster_membership.rpc_port is a smallint); pick a port of ${MAX_MEMBERSHIP_PORT - 8} or less.`,
     );
   }
   const p = frontendPort;

@@ -43,7 +43,7 @@ describe('clusterPorts', () => {
   });
 
   test('one cluster: distinct ports, all inside its span', () => {
-    for (const p of [7233, 17233, 27233, 65535 - CLUSTER_PORT_SPAN + 1]) {
+    for (const p of [7233, 17233, 27233, 32767 - 8]) {
       const ports = Object.values(clusterPorts(p));
       expect(new Set(ports).size).toBe(ports.length);
       expect(Math.min(...ports)).toBe(p);
@@ -73,6 +73,13 @@ describe('clusterPorts', () => {
   test('refuses a frontend port that leaves no room for the rest', () => {
     expect(() => clusterPorts(65530)).toThrow(/PIPEWRIGHT_TEMPORAL_PORT=65530 leaves no room/);
     expect(() => clusterPorts(0)).toThrow(/PIPEWRIGHT_TEMPORAL_PORT=0/);
+  });
+
+  test('refuses a frontend port whose membership ports Temporal cannot store (a smallint column)', () => {
+    expect(() => clusterPorts(47233)).toThrow(
+      'PIPEWRIGHT_TEMPORAL_PORT=47233 puts the cluster\'s membership ports at 47238..47241, above 32767, which Temporal\'s SQL schema cannot store',
+    );
+    expect(clusterPorts(32767 - 8).workerMembership).toBe(32767);
   });
 });
 
