@@ -17,6 +17,7 @@ const BENCHMARKS = [
   'serving',
   'artifact-store',
   'cluster-orchestration',
+  'cluster-pipeline-overhead',
 ] as const;
 
 interface Recorded {
