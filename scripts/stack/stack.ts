@@ -101,6 +101,11 @@ export async function startStack(config: PipewrightConfig, options: StackOptions
       DATABASE_URL: postgres.url,
       PIPEWRIGHT_HOME: config.home,
       PIPEWRIGHT_SERVE_URL: config.serveUrl,
+      // The stack's own settings, which may come from a config built in code (benchmarks) rather than this environment.
+      PIPEWRIGHT_SERVE_PORT: String(config.servePort),
+      PIPEWRIGHT_SERVE_HOST: config.serveHost,
+      PIPEWRIGHT_CODEC_PORT: String(config.codec.port),
+      PIPEWRIGHT_QUEUE_PREFIX: config.queuePrefix,
       ...objectStore?.env,
     });
     const distRoot = path.join(__dirname, '..', '..');
