@@ -1,5 +1,4 @@
 import { createReadStream, mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openArtifactStore, fileStoreSettings, localArtifactPath, type ArtifactStore, type ArtifactStoreSettings } from '../lib/artifacts/artifact-store';
@@ -8,6 +7,7 @@ import { loadConfig } from '../lib/config';
 import { startProcess } from '../scripts/stack/child-process';
 import { ensureGofakes3, gofakes3Args, waitForS3 } from '../scripts/stack/object-store';
 import { recordResult } from './record';
+import { freePort } from '../scripts/stack/free-port';
 
 /**
  * The s3:// artifact store against file://, in the same run on the same machine: write (putFile
@@ -22,17 +22,6 @@ const MIB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_ARTIFACT_MIB ?? 256);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BUCKET = 'bench';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Fills `file` with SIZE_MIB MiB, a MiB at a time, distinct per `seed` (so no write finds its object already there). */
 async function fill(file: string, seed: number): Promise<void> {
