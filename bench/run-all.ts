@@ -18,6 +18,7 @@ const BENCHMARKS = [
   'artifact-store',
   'cluster-orchestration',
   'cluster-pipeline-overhead',
+  'multi-host',
 ] as const;
 
 interface Recorded {

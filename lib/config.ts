@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -78,8 +79,12 @@ export interface PipewrightConfig {
   temporalServer: string | undefined;
   /** Its schema tool (`go.temporal.io/server/cmd/tools/sql`; TEMPORAL_SQL_TOOL). */
   temporalSqlTool: string | undefined;
-  /** IP the cluster's frontend listens on (PIPEWRIGHT_TEMPORAL_HOST): loopback, or 0.0.0.0 / this machine's IP for pools on other machines. */
-  temporalHost: string;
+  /**
+   * IP the embedded services listen on (PIPEWRIGHT_BIND_HOST): Temporal, PostgreSQL and the S3
+   * server. Loopback (default); this machine's IP, which the stack also hands its clients, for pools
+   * on other machines; or 0.0.0.0, every interface, with loopback handed out on this machine.
+   */
+  bindHost: string;
   /** Payload encryption: raw `id:base64key` list (PIPEWRIGHT_PAYLOAD_KEYS) or a file holding one (PIPEWRIGHT_PAYLOAD_KEY_FILE). */
   payloadKeys: PayloadKeySetting | undefined;
   /** The codec server that lets the Web UI and the `temporal` CLI decode encrypted payloads. */
@@ -182,6 +187,12 @@ function countFromEnv(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function bindHostFromEnv(env: Env): string {
+  const raw = setting(env, 'PIPEWRIGHT_BIND_HOST') ?? '127.0.0.1';
+  if (isIPv4(raw)) return raw;
+  throw new Error(`PIPEWRIGHT_BIND_HOST=${raw} is not an IPv4 address; use 127.0.0.1 (default), 0.0.0.0 (every interface), or one of this machine's IPs.`);
+}
+
 function tfBackendFromEnv(env: Env): TfBackendChoice {
   const raw = setting(env, 'PIPEWRIGHT_TF_BACKEND') ?? 'auto';
   if ((TF_BACKENDS as readonly string[]).includes(raw)) return raw as TfBackendChoice;
@@ -232,7 +243,7 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
     temporalCluster: switchFromEnv(env, 'PIPEWRIGHT_TEMPORAL_CLUSTER', false),
     temporalServer: setting(env, 'TEMPORAL_SERVER'),
     temporalSqlTool: setting(env, 'TEMPORAL_SQL_TOOL'),
-    temporalHost: setting(env, 'PIPEWRIGHT_TEMPORAL_HOST') ?? '127.0.0.1',
+    bindHost: bindHostFromEnv(env),
     payloadKeys: payloadKeysFromEnv(env),
     codec: {
       port: portFromEnv(env, 'PIPEWRIGHT_CODEC_PORT', temporalUiPort + 1),

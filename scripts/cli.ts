@@ -23,8 +23,10 @@ import { UsageError } from './client/usage-error';
 const USAGE = `pipewright — durable ML pipelines on Temporal
 
 Usage:
-  pipewright up [--cluster]            start Temporal + Web UI, PostgreSQL, all worker pools and the model server;
-                                       --cluster runs the full Temporal server on that PostgreSQL, not the dev server
+  pipewright up [--cluster] [--pools all|none|cpu,gpu,...]
+                                       start Temporal + Web UI, PostgreSQL, all worker pools and the model server;
+                                       --cluster runs the full Temporal server on that PostgreSQL, not the dev server;
+                                       --pools picks the pools (none: services only, pools run on other hosts)
   pipewright run <spec.json> [--limit N] [--no-cache]
                                        validate the spec and run the training pipeline (on a running stack,
                                        TEMPORAL_ADDRESS, or an embedded stack started for the run); steps whose
@@ -142,6 +144,7 @@ function parseCommandLine(argv: string[]) {
       'max-error-increase': { type: 'string' },
       // up
       cluster: { type: 'boolean', default: false },
+      pools: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -164,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'up':
-      return upCommand({ cluster: values.cluster ?? false });
+      return upCommand({ cluster: values.cluster ?? false, ...(values.pools !== undefined ? { pools: values.pools } : {}) });
     case 'run':
       return runCommand(arg, { noCache: values['no-cache'] ?? false, ...(values.limit ? { limit: positiveInt(values.limit, '--limit')! } : {}) });
     case 'status':

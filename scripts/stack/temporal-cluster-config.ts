@@ -70,9 +70,9 @@ export function clusterPorts(frontendPort: number): ClusterPorts {
   };
 }
 
-/** Where the services listen and how they name themselves, for PIPEWRIGHT_TEMPORAL_HOST. */
+/** Where the services listen and how they name themselves, for PIPEWRIGHT_BIND_HOST. */
 export interface ClusterAddresses {
-  /** The frontend's listen IP: PIPEWRIGHT_TEMPORAL_HOST. */
+  /** The frontend's listen IP: PIPEWRIGHT_BIND_HOST. */
   frontendBind: string;
   /** History, matching and worker: loopback when the frontend listens on every interface, else the same IP. */
   servicesBind: string;
@@ -87,8 +87,7 @@ export interface ClusterAddresses {
  * on other machines reach it, the other services still on loopback. Another IP: every service on it.
  */
 export function clusterAddresses(host: string): ClusterAddresses {
-  if (!isIPv4(host))
-    throw new Error(`PIPEWRIGHT_TEMPORAL_HOST=${host} is not an IPv4 address; use 127.0.0.1 (default), 0.0.0.0, or one of this machine's IPs.`);
+  if (!isIPv4(host)) throw new Error(`PIPEWRIGHT_BIND_HOST=${host} is not an IPv4 address; use 127.0.0.1 (default), 0.0.0.0, or one of this machine's IPs.`);
   if (host === '0.0.0.0') return { frontendBind: host, servicesBind: '127.0.0.1', broadcast: '127.0.0.1', local: '127.0.0.1' };
   return { frontendBind: host, servicesBind: host, broadcast: host, local: host };
 }
@@ -152,7 +151,7 @@ export function sqlToolArgs(db: SqlEndpoint, database: string): string[] {
 
 export interface ClusterConfigOptions {
   ports: ClusterPorts;
-  /** clusterAddresses(PIPEWRIGHT_TEMPORAL_HOST); default all loopback. */
+  /** clusterAddresses(PIPEWRIGHT_BIND_HOST); default all loopback. */
   addresses?: ClusterAddresses;
   db: SqlEndpoint;
   /** Absolute path of the dynamic config file. */
@@ -246,6 +245,12 @@ export function clusterDynamicConfig(ports: ClusterPorts, addresses: ClusterAddr
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted': one(true),
     // `pipewright runs` and the Web UI list runs through visibility; the default of 10 per second throttles them.
     'frontend.namespaceRPS.visibility': one(100),
+    // A pool host cut off the network leaves its long polls open on the frontend until the server
+    // finds the connection dead, and a task matched to one of them meanwhile is lost until its
+    // activity times out (ingest tasks were, in the multi-host set-up). Pinging a client that has
+    // sent nothing for 10 s (default 1 min) dropped a cut-off host's connections 12-15 s after the
+    // cut, against 22-25 s with the default.
+    'frontend.keepAliveTime': one('10s'),
     'limit.maxIDLength': one(255),
     'component.nexusoperations.callback.endpoint.template': one(`http://${addresses.local}:${ports.frontendHttp}/namespaces/{{.NamespaceName}}/nexus/callback`),
     'component.callbacks.allowedAddresses': one([{ Pattern: `${addresses.local}:${ports.frontendHttp}`, AllowInsecure: true }]),

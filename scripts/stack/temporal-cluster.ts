@@ -127,7 +127,7 @@ export async function startTemporalCluster(
 ): Promise<TemporalEndpoint> {
   if (!postgres) throw new Error('the Temporal cluster needs the stack PostgreSQL endpoint; startTemporal was called without it');
   const ports = clusterPorts(config.temporalPort);
-  const addresses = clusterAddresses(config.temporalHost);
+  const addresses = clusterAddresses(config.bindHost);
   const address = `${addresses.local}:${ports.frontend}`;
   // Built (when missing) while PostgreSQL starts.
   const { server: serverBinary, sqlTool } = await ensureClusterBinaries(config, log);

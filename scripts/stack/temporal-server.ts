@@ -3,6 +3,7 @@ import { Connection } from '@temporalio/client';
 import { childEnvironment, type PipewrightConfig, type TemporalAuthConfig } from '../../lib/config';
 import { securityHint, temporalSecurity } from '../../lib/connection/temporal-security';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
+import { bindAddress } from './bind-host';
 import { startProcess, waitFor, type ManagedProcess } from './child-process';
 import { codecUrl } from './codec-endpoint';
 import type { EmbeddedService } from './supervisor';
@@ -38,13 +39,17 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
     return startTemporalCluster(config, log, postgres);
   }
   const cli = await ensureTemporalCli(config, log);
-  const address = `127.0.0.1:${config.temporalPort}`;
+  // PIPEWRIGHT_BIND_HOST: the frontend listens there; its Web UI stays on loopback, as the cluster's.
+  const bind = bindAddress(config.bindHost);
+  const address = `${bind.advertise}:${config.temporalPort}`;
   const args = [
     'server',
     'start-dev',
     '--db-filename',
     path.join(config.home, 'temporal.db'),
     '--ip',
+    bind.listen,
+    '--ui-ip',
     '127.0.0.1',
     '--port',
     String(config.temporalPort),
@@ -64,6 +69,10 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
+    // Pools on other hosts (PIPEWRIGHT_BIND_HOST): the polls of one cut off the network go sooner
+    // (clusterDynamicConfig in temporal-cluster-config.ts says why).
+    '--dynamic-config-value',
+    'frontend.keepAliveTime="10s"',
   ];
   // The SQLite file keeps every run, so a restarted server carries on where the last one stopped.
   const start = async (): Promise<ManagedProcess> => {

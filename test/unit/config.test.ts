@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       temporalCluster: false,
       temporalServer: undefined,
       temporalSqlTool: undefined,
-      temporalHost: '127.0.0.1',
+      bindHost: '127.0.0.1',
       payloadKeys: undefined,
       codec: { port: 8234, token: undefined, corsOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'] },
       artifactStore: `file://${path.resolve('.pipewright', 'artifacts')}`,
@@ -91,7 +91,7 @@ describe('loadConfig', () => {
       PIPEWRIGHT_TEMPORAL_CLUSTER: 'on',
       TEMPORAL_SERVER: '/opt/temporal/bin/server',
       TEMPORAL_SQL_TOOL: '/opt/temporal/bin/temporal-sql-tool',
-      PIPEWRIGHT_TEMPORAL_HOST: '0.0.0.0',
+      PIPEWRIGHT_BIND_HOST: '10.1.2.3',
       PIPEWRIGHT_PAYLOAD_KEY_FILE: '/etc/pw/payload-keys',
       PIPEWRIGHT_CODEC_PORT: '18888',
       PIPEWRIGHT_CODEC_TOKEN: 'secret',
@@ -137,7 +137,7 @@ describe('loadConfig', () => {
       temporalCluster: true,
       temporalServer: '/opt/temporal/bin/server',
       temporalSqlTool: '/opt/temporal/bin/temporal-sql-tool',
-      temporalHost: '0.0.0.0',
+      bindHost: '10.1.2.3',
       payloadKeys: { source: 'PIPEWRIGHT_PAYLOAD_KEY_FILE', value: '/etc/pw/payload-keys' },
       codec: { port: 18888, token: 'secret', corsOrigins: ['https://ui.internal', 'https://ui2.internal'] },
       artifactStore: 's3://ml-artifacts/pipewright',
@@ -176,6 +176,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ PIPEWRIGHT_ARTIFACT_STORE: '/data/artifacts' }).artifactStore).toBe('file:///data/artifacts');
     expect(loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_API_KEY: 'key' }).temporalAuth).toMatchObject({ tls: true, apiKey: 'key' });
     expect(() => loadConfig({ PIPEWRIGHT_TEMPORAL_CLUSTER: 'sometimes' })).toThrow('PIPEWRIGHT_TEMPORAL_CLUSTER=sometimes is neither on nor off.');
+    expect(loadConfig({ PIPEWRIGHT_BIND_HOST: '0.0.0.0' }).bindHost).toBe('0.0.0.0');
+    expect(() => loadConfig({ PIPEWRIGHT_BIND_HOST: 'db.internal' })).toThrow('PIPEWRIGHT_BIND_HOST=db.internal is not an IPv4 address');
+    expect(() => loadConfig({ PIPEWRIGHT_BIND_HOST: '10.0.0.300' })).toThrow('PIPEWRIGHT_BIND_HOST=10.0.0.300 is not an IPv4 address');
   });
 
   test('explicit URLs win over the derived ones', () => {

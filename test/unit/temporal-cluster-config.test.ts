@@ -77,18 +77,18 @@ describe('clusterPorts', () => {
 
   test('refuses a frontend port whose membership ports Temporal cannot store (a smallint column)', () => {
     expect(() => clusterPorts(47233)).toThrow(
-      'PIPEWRIGHT_TEMPORAL_PORT=47233 puts the cluster\'s membership ports at 47238..47241, above 32767, which Temporal\'s SQL schema cannot store',
+      "PIPEWRIGHT_TEMPORAL_PORT=47233 puts the cluster's membership ports at 47238..47241, above 32767, which Temporal's SQL schema cannot store",
     );
     expect(clusterPorts(32767 - 8).workerMembership).toBe(32767);
   });
 });
 
-describe('clusterAddresses (PIPEWRIGHT_TEMPORAL_HOST)', () => {
+describe('clusterAddresses (PIPEWRIGHT_BIND_HOST)', () => {
   test('loopback by default; 0.0.0.0 opens the frontend only; another IP carries every service', () => {
     expect(clusterAddresses('127.0.0.1')).toEqual({ frontendBind: '127.0.0.1', servicesBind: '127.0.0.1', broadcast: '127.0.0.1', local: '127.0.0.1' });
     expect(clusterAddresses('0.0.0.0')).toEqual({ frontendBind: '0.0.0.0', servicesBind: '127.0.0.1', broadcast: '127.0.0.1', local: '127.0.0.1' });
     expect(clusterAddresses('10.1.2.3')).toEqual({ frontendBind: '10.1.2.3', servicesBind: '10.1.2.3', broadcast: '10.1.2.3', local: '10.1.2.3' });
-    expect(() => clusterAddresses('temporal.internal')).toThrow('PIPEWRIGHT_TEMPORAL_HOST=temporal.internal is not an IPv4 address');
+    expect(() => clusterAddresses('temporal.internal')).toThrow('PIPEWRIGHT_BIND_HOST=temporal.internal is not an IPv4 address');
   });
 
   test('with 0.0.0.0 the frontend listens everywhere, the rest on loopback, and clients on this machine use loopback', () => {
@@ -183,6 +183,10 @@ describe('clusterServerConfig', () => {
     const dynamic = clusterDynamicConfig(ports);
     expect(dynamic['matching.numTaskqueueReadPartitions']).toEqual([{ value: 1, constraints: {} }]);
     expect(dynamic['matching.numTaskqueueWritePartitions']).toEqual([{ value: 1, constraints: {} }]);
+  });
+
+  test("dynamic config: a client that went silent is pinged after 10 s, so a cut-off host's polls go sooner", () => {
+    expect(clusterDynamicConfig(ports)['frontend.keepAliveTime']).toEqual([{ value: '10s', constraints: {} }]);
   });
 });
 
