@@ -18,7 +18,12 @@ export function printStackInfo(info: StackInfo, home: string): void {
     console.log(
       `  Codec server  ${info.codecUrl} (payloads are encrypted; the Web UI decodes through it, as does \`temporal workflow show --codec-endpoint ${info.codecUrl}\`)`,
     );
-  console.log(`  Pools         orchestrator, cpu, gpu, eval, deploy (logs in ${home}/logs)`);
+  const pools = Object.keys(info.processes).filter((name) => name.startsWith('pool-'));
+  console.log(
+    pools.length
+      ? `  Pools         ${pools.map((name) => name.slice('pool-'.length)).join(', ')} (logs in ${home}/logs)`
+      : '  Pools         none here (`up --pools none`): start them on other hosts against this stack',
+  );
 }
 
 export function printResult(result: TrainingPipelineResult, link: string | undefined): void {
