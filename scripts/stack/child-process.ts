@@ -56,6 +56,13 @@ export function startProcess(name: string, command: string, args: string[], env:
   };
 }
 
+/** Thrown by a probe to stop waiting at once: what it waits for cannot come (its process has died). */
+export class GiveUp extends Error {}
+
+/**
+ * Polls `probe` until it returns a value. Its errors count as "not yet" and are retried until the
+ * deadline, then reported; a GiveUp ends the wait at once.
+ */
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -64,6 +71,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`while waiting for ${what}: ${err.message}`, { cause: err });
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

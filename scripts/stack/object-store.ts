@@ -4,7 +4,7 @@ import { artifactStoreSettings, type ArtifactStoreSettings } from '../../lib/art
 import { parseS3Url } from '../../lib/artifacts/s3-backend';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { bindAddress, notHere } from './bind-host';
-import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { GiveUp, startProcess, waitFor, type ManagedProcess } from './child-process';
 import { ensureGoBinary, findGoBinary, type BinaryConfig, type GoBinary } from './go-binary';
 import type { EmbeddedService } from './supervisor';
 
@@ -54,7 +54,7 @@ export function gofakes3Args(dataDir: string, port: number, bucket: string | und
 /** Resolves once an S3 server answers HTTP on `endpoint` (any status: it is up). */
 export async function waitForS3(endpoint: string, proc: ManagedProcess | undefined, timeoutMs = 30_000): Promise<void> {
   await waitFor(`the S3 server at ${endpoint}`, timeoutMs, async () => {
-    if (proc && proc.child.exitCode !== null) throw new Error(`it exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    if (proc && proc.child.exitCode !== null) throw new GiveUp(`it exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
     await fetch(endpoint, { signal: AbortSignal.timeout(1_000) });
     return true;
   });

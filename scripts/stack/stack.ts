@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { taskQueue, workerIdentity, type WorkerPool } from '../../contracts';
-import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { GiveUp, startProcess, waitFor, type ManagedProcess } from './child-process';
 import { startObjectStore, type ObjectStoreEndpoint } from './object-store';
 import { startPostgres, type PostgresEndpoint } from './postgres';
 import { SupervisedService, type ServiceInstance } from './supervisor';
@@ -231,7 +231,7 @@ export async function waitForPoolPoller(
     `the ${pool} pool (${identity}) to poll ${queue}`,
     120_000,
     async () => {
-      if (proc.child.exitCode !== null) throw new Error(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+      if (proc.child.exitCode !== null) throw new GiveUp(`the ${pool} pool exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
       const res = await temporalService.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType });
       return (res.pollers ?? []).some((p) => p.identity === identity) ? true : undefined;
     },
@@ -241,7 +241,7 @@ export async function waitForPoolPoller(
 
 async function waitForCodecServer(url: string, proc: ManagedProcess): Promise<void> {
   await waitFor(`the codec server at ${url}`, 60_000, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`the codec server exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    if (proc.child.exitCode !== null) throw new GiveUp(`the codec server exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
     const res = await fetch(`${url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
     return res.ok ? true : undefined;
   });
@@ -249,7 +249,7 @@ async function waitForCodecServer(url: string, proc: ManagedProcess): Promise<vo
 
 async function waitForModelServer(serveUrl: string, proc: ManagedProcess): Promise<void> {
   await waitFor(`the model server at ${serveUrl}`, 120_000, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`the model server exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    if (proc.child.exitCode !== null) throw new GiveUp(`the model server exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
     const res = await fetch(`${serveUrl}/healthz`);
     return res.ok ? true : undefined;
   });

@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { childEnvironment, type PipewrightConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
-import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { GiveUp, startProcess, waitFor, type ManagedProcess } from './child-process';
 import { codecUrl } from './codec-endpoint';
 import { ensureGoBinary, type GoBinary } from './go-binary';
 import type { PostgresEndpoint } from './postgres';
@@ -144,7 +144,7 @@ export async function startTemporalCluster(
         `the Temporal server on ${address}`,
         180_000,
         async () => {
-          if (server.child.exitCode !== null) throw new Error(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
+          if (server.child.exitCode !== null) throw new GiveUp(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
           await withConnection(address, (c) => c.workflowService.getSystemInfo({}));
           return true;
         },
@@ -209,7 +209,7 @@ export async function ensureNamespace(address: string, namespace: string, exited
     `namespace ${namespace} on ${address}`,
     120_000,
     async () => {
-      if (exited()) throw new Error('the Temporal server exited');
+      if (exited()) throw new GiveUp('the Temporal server exited');
       return withConnection(address, async (c) => {
         try {
           await c.workflowService.registerNamespace({
@@ -231,7 +231,7 @@ export async function ensureNamespace(address: string, namespace: string, exited
     `pipewright's search attributes on namespace ${namespace}`,
     120_000,
     async () => {
-      if (exited()) throw new Error('the Temporal server exited');
+      if (exited()) throw new GiveUp('the Temporal server exited');
       return withConnection(address, async (c) => {
         const existing = await c.operatorService.listSearchAttributes({ namespace });
         const missing = SEARCH_ATTRIBUTES.filter((sa) => !(sa.name in (existing.customAttributes ?? {})));
@@ -268,7 +268,7 @@ async function startUiServer(binary: string, config: PipewrightConfig, frontend:
   const url = `http://127.0.0.1:${config.temporalUiPort}`;
   try {
     await waitFor(`the Temporal Web UI at ${url}`, 60_000, async () => {
-      if (ui.child.exitCode !== null) throw new Error(`it exited with code ${ui.child.exitCode}; see ${ui.logFile}`);
+      if (ui.child.exitCode !== null) throw new GiveUp(`it exited with code ${ui.child.exitCode}; see ${ui.logFile}`);
       const res = await fetch(`${url}/api/v1/settings`);
       return res.ok ? true : undefined;
     });

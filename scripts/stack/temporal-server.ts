@@ -4,7 +4,7 @@ import { childEnvironment, type PipewrightConfig, type TemporalAuthConfig } from
 import { securityHint, temporalSecurity } from '../../lib/connection/temporal-security';
 import { SEARCH_ATTRIBUTES } from '../../contracts';
 import { bindAddress } from './bind-host';
-import { startProcess, waitFor, type ManagedProcess } from './child-process';
+import { GiveUp, startProcess, waitFor, type ManagedProcess } from './child-process';
 import { codecUrl } from './codec-endpoint';
 import type { EmbeddedService } from './supervisor';
 import type { PostgresEndpoint } from './postgres';
@@ -78,7 +78,7 @@ export async function startTemporal(config: PipewrightConfig, log: (line: string
   const start = async (): Promise<ManagedProcess> => {
     const server = startProcess('temporal', cli, args, childEnvironment(), path.join(config.home, 'logs'));
     const ready = waitFor(`the Temporal dev server on ${address}`, 120_000, async () => {
-      if (server.child.exitCode !== null) throw new Error(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
+      if (server.child.exitCode !== null) throw new GiveUp(`it exited with code ${server.child.exitCode}; see ${server.logFile}`);
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.getSystemInfo({});

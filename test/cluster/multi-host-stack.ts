@@ -18,6 +18,7 @@ import { generatePayloadKey } from '../../lib/codec/payload-keys';
 import { loadConfig } from '../../lib/config';
 import type { PipelineSpec } from '../../lib/spec/pipeline-spec';
 import { EMBEDDED_S3_CREDENTIALS } from '../../scripts/stack/object-store';
+import { GiveUp, waitFor } from '../../scripts/stack/child-process';
 import type { StackInfo } from '../../scripts/stack/stack';
 import { findTemporalCli } from '../../scripts/stack/temporal-cli';
 import { createNetwork, type VirtualHost, type VirtualNetwork } from './network-hosts';
@@ -391,22 +392,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Thrown by a probe to stop waiting at once (a process it waits for has died). */
-export class GiveUp extends Error {}
+export { GiveUp };
 
-/** Polls `probe` until it returns a value; its errors are retried until the deadline (GiveUp at once), then reported. */
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      if (err instanceof GiveUp) throw new Error(`while waiting for ${what}: ${err.message}`, { cause: err });
-      lastError = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+/** The stack's waitFor, polling every half second: each probe here starts a process in a namespace. */
+export function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
+  return waitFor(what, timeoutMs, probe, intervalMs);
 }
