@@ -10,13 +10,14 @@ export function specSha256(spec: PipelineSpec): string {
 
 /** What made a model: the data, the fitted transform, the spec, this process's code, the seeds and the backend. */
 export function modelLineage(spec: PipelineSpec, hashes: { datasetSha256: string; transformSha256: string }, backend: string): ModelLineage {
+  const release = codeRelease();
   return {
     datasetSha256: hashes.datasetSha256,
     transformSha256: hashes.transformSha256,
     specSha256: specSha256(spec),
     codeVersion: codeVersion(),
-    packageVersion: codeRelease().packageVersion,
-    ...(codeRelease().gitCommit ? { gitCommit: codeRelease().gitCommit } : {}),
+    packageVersion: release.packageVersion,
+    ...(release.gitCommit ? { gitCommit: release.gitCommit } : {}),
     seeds: { split: spec.split.seed, model: spec.model.seed },
     backend,
   };

@@ -233,12 +233,16 @@ export class MultiHostStack {
     const stackFile = path.join(this.home('services'), 'stack.json');
     this.log(`services host ${ip}: pipewright up --cluster --pools none`);
     this.up = this.spawnOn(this.services, 'services-up', process.execPath, [CLI, 'up', '--cluster', '--pools', 'none'], env);
-    const deadline = Date.now() + 10 * 60_000;
-    while (!existsSync(stackFile)) {
-      if (this.up.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`pipewright up on the services host did not come up (exit ${this.up.child.exitCode})`);
-      await sleep(250);
-    }
+    const up = this.up;
+    await waitUntil(
+      'pipewright up on the services host',
+      10 * 60_000,
+      async () => {
+        if (up.child.exitCode !== null) throw new GiveUp(`it exited with ${up.child.exitCode}`);
+        return existsSync(stackFile) ? true : undefined;
+      },
+      250,
+    );
     this.info = JSON.parse(readFileSync(stackFile, 'utf8')) as StackInfo;
   }
 
@@ -386,10 +390,6 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: n
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export { GiveUp };
