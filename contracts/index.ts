@@ -13,3 +13,4 @@ export * from './task-queues';
 export * from './tuning';
 export * from './rollout';
 export * from './monitoring';
+export * from './federated';

@@ -33,6 +33,7 @@ export const STAGE_POOL = {
   deploy: 'deploy',
   monitor: 'eval',
   release: 'deploy',
+  federate: 'cpu',
 } as const satisfies Record<string, Exclude<WorkerPool, 'orchestrator'>>;
 export type ActivityStage = keyof typeof STAGE_POOL;
 export const ACTIVITY_STAGES = Object.keys(STAGE_POOL) as ActivityStage[];
@@ -40,4 +41,9 @@ export const ACTIVITY_STAGES = Object.keys(STAGE_POOL) as ActivityStage[];
 /** The worker identity a pool process registers with, as the Web UI shows it: `gpu@host:pid`. */
 export function workerIdentity(pool: WorkerPool, host: string, pid: number): string {
   return `${pool}@${host}:${pid}`;
+}
+
+/** The task queue a federated site's worker polls: its own, so only that site's worker runs its steps. */
+export function siteTaskQueue(site: string, prefix: string = DEFAULT_QUEUE_PREFIX): string {
+  return `${prefix}site-${site}`;
 }

@@ -113,6 +113,16 @@ export interface PipewrightConfig {
     /** Port of the embedded S3-compatible server (gofakes3) `pipewright up` starts for an s3:// store without an endpoint (PIPEWRIGHT_S3_PORT). */
     embeddedPort: number;
   };
+  /** What a federated site needs beyond its own data and store. */
+  federation: {
+    /**
+     * The coordinator's artifact store, where a site reads the global transform and model and writes
+     * its statistics, updates and metric states, and nothing else (PIPEWRIGHT_FEDERATION_STORE: file:// or s3://).
+     */
+    store: string | undefined;
+    /** Secret the site's secure-aggregation keys derive from (PIPEWRIGHT_SITE_SECRET); unset: one generated once under the site's home. */
+    siteSecret: string | undefined;
+  };
 }
 
 export interface TemporalAuthConfig {
@@ -263,6 +273,10 @@ export function loadConfig(env: Env = process.env): PipewrightConfig {
       secretAccessKey: setting(env, 'AWS_SECRET_ACCESS_KEY'),
       embeddedPort: portFromEnv(env, 'PIPEWRIGHT_S3_PORT', 9400),
     },
+    federation: {
+      store: setting(env, 'PIPEWRIGHT_FEDERATION_STORE') === undefined ? undefined : storeUrlFromEnv(env, 'PIPEWRIGHT_FEDERATION_STORE', home),
+      siteSecret: setting(env, 'PIPEWRIGHT_SITE_SECRET'),
+    },
   };
 }
 
@@ -294,13 +308,17 @@ function payloadKeysFromEnv(env: Env): PayloadKeySetting | undefined {
 }
 
 function artifactStoreFromEnv(env: Env, home: string): string {
-  const raw = setting(env, 'PIPEWRIGHT_ARTIFACT_STORE');
+  return storeUrlFromEnv(env, 'PIPEWRIGHT_ARTIFACT_STORE', home);
+}
+
+function storeUrlFromEnv(env: Env, variable: 'PIPEWRIGHT_ARTIFACT_STORE' | 'PIPEWRIGHT_FEDERATION_STORE', home: string): string {
+  const raw = setting(env, variable);
   if (raw === undefined) return pathToFileURL(path.join(home, 'artifacts')).href;
   if (/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(raw)) return raw.replace(/\/+$/, '');
   if (raw.startsWith('file://')) return raw.replace(/\/+$/, '');
   if (path.isAbsolute(raw)) return pathToFileURL(raw).href;
   throw new Error(
-    `PIPEWRIGHT_ARTIFACT_STORE=${raw} is neither file:///absolute/path, an absolute path, nor s3://bucket[/prefix] (bucket names: 3-63 lowercase letters, digits, dots and hyphens).`,
+    `${variable}=${raw} is neither file:///absolute/path, an absolute path, nor s3://bucket[/prefix] (bucket names: 3-63 lowercase letters, digits, dots and hyphens).`,
   );
 }
 

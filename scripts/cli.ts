@@ -5,6 +5,7 @@ import { cancelCommand } from './commands/cancel';
 import { dbCommand } from './commands/db';
 import { demoCommand } from './commands/demo';
 import { driftDemoCommand } from './commands/drift-demo';
+import { federatedCommand, siteCommand } from './commands/federated';
 import { keysCommand } from './commands/keys';
 import { loadCommand } from './commands/load';
 import { loadFlightsCommand } from './commands/load-flights';
@@ -88,6 +89,11 @@ Usage:
   pipewright monitor delete <model>    remove the monitor's schedule
   pipewright alerts [model]            the monitors' alerts: when, model, version, kind, reason, retraining run
   pipewright keys generate             a new payload encryption key (id:base64) for PIPEWRIGHT_PAYLOAD_KEYS
+  pipewright site --name <site>        join federated runs as <site>: a worker on the site's own queue, reading the
+                                       site's own DATABASE_URL and store; only statistics, weight updates and metric
+                                       states go to the coordinator's store (PIPEWRIGHT_FEDERATION_STORE)
+  pipewright federated <spec.json>     federated training over the spec's sites: transform agreed from merged
+                                       statistics, rounds of FedAvg/FedProx (DP, secure aggregation), metrics merged
 
 Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT,
   PIPEWRIGHT_USER (who alias changes are recorded as; default the login name), ... (see README)`;
@@ -145,6 +151,8 @@ function parseCommandLine(argv: string[]) {
       // up
       cluster: { type: 'boolean', default: false },
       pools: { type: 'string' },
+      // site
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -166,6 +174,10 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   switch (command) {
+    case 'site':
+      return siteCommand(values.name);
+    case 'federated':
+      return federatedCommand(arg);
     case 'up':
       return upCommand({ cluster: values.cluster ?? false, ...(values.pools !== undefined ? { pools: values.pools } : {}) });
     case 'run':

@@ -1,6 +1,7 @@
 import { ACTIVITY_STAGES, STAGE_POOL, type ActivityStage, type WorkerPool } from '../contracts';
 import { createDeployActivities } from '../activities/deploy';
 import { createEvaluateActivities } from '../activities/evaluate';
+import { createFederateActivities } from '../activities/federate';
 import { createIngestActivities } from '../activities/ingest';
 import { createMonitorActivities } from '../activities/monitor';
 import { createRegistryActivities } from '../activities/registry';
@@ -23,6 +24,7 @@ const STAGE_ACTIVITIES: Record<ActivityStage, (deps: ActivityDeps) => ActivityFu
   deploy: createDeployActivities,
   monitor: createMonitorActivities,
   release: createReleaseActivities,
+  federate: createFederateActivities,
 };
 
 /** The stages a pool runs: the groups STAGE_POOL maps to it. */

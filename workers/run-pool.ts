@@ -24,15 +24,7 @@ export async function runPool(pool: WorkerPool): Promise<void> {
   const logger = createLogger(`pool-${pool}`, config.logLevel);
   const telemetry = await installPoolTelemetry(pool, logger, config.workerMetricsPort);
   if (telemetry.note) logger.warn(telemetry.note);
-  const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({ address, ...temporalSecurity(config.temporalAuth) });
-  } catch (err) {
-    fail(
-      `cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.${securityHint(config.temporalAuth)}`,
-    );
-  }
+  const { connection, address } = await connectWorker(config);
   const options: WorkerOptions = {
     connection,
     // Payloads are encrypted before they leave this process when PIPEWRIGHT_PAYLOAD_KEYS is set.
@@ -70,7 +62,19 @@ export async function runPool(pool: WorkerPool): Promise<void> {
   }
 }
 
-function fail(message: string): never {
+/** The worker's connection to Temporal (TEMPORAL_ADDRESS, else the embedded server's port), with TLS and API key when set. */
+export async function connectWorker(config: PipewrightConfig): Promise<{ connection: NativeConnection; address: string }> {
+  const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
+  try {
+    return { connection: await NativeConnection.connect({ address, ...temporalSecurity(config.temporalAuth) }), address };
+  } catch (err) {
+    fail(
+      `cannot reach Temporal at ${address} (${(err as Error).message}). Start the stack with \`pipewright up\`, or set TEMPORAL_ADDRESS to a running Temporal frontend.${securityHint(config.temporalAuth)}`,
+    );
+  }
+}
+
+export function fail(message: string): never {
   console.error(`pipewright worker: ${message}`);
   process.exit(2);
 }

@@ -5,3 +5,4 @@ export { hyperparameterSearch } from './tune/hyperparameter-search';
 export { crossValidate } from './evaluate/cross-validate';
 export { monitorModel } from './release/monitor-model';
 export { rollout } from './release/rollout';
+export { federatedTraining } from './federated/federated-training';

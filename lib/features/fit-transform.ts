@@ -55,8 +55,8 @@ export async function fitTransform(input: FitTransformTask, progress: (rows: num
   return { ...ref, inputDim: fitted.inputDim, trainRows: fitted.trainRows };
 }
 
-/** Train-split counts of each categorical feature's distinct values, by interned id. */
-class CategoryCounts {
+/** Train-split counts of each categorical feature's distinct values, by interned id. Exported for the federated fit's pass. */
+export class CategoryCounts {
   private readonly features: Array<{ name: string; column: string; interner: Utf8Interner; counts: number[] }>;
   private ids = new Int32Array(0);
 
@@ -141,7 +141,7 @@ export async function resolveSplit(spec: PipelineSpec, shards: readonly ShardRef
 const TIME_SPLIT_BINS = 1 << 16;
 
 /** Adds the batch's train rows (split code 0) to the statistics; returns which rows it skipped (1: held out). */
-function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, codes: Uint8Array, batch: RecordBatch): Uint8Array {
+export function accumulate(stats: TransformStatistics, categories: CategoryCounts, spec: PipelineSpec, codes: Uint8Array, batch: RecordBatch): Uint8Array {
   // The fit reads train rows only: everything held out (test, validation) is skipped as test rows were.
   const isTest = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {

@@ -3,6 +3,7 @@ import { PipelineInputError } from '../errors';
 import { MAX_LABEL_CLASSES, type LabelRule } from '../spec/pipeline-spec';
 import type { FittedLabel, FittedMulticlassLabel, FittedRegressionLabel } from './transform-format';
 import { Utf8Interner } from './utf8-interner';
+import { fromJsonNumber, toJsonNumber, type JsonNumber } from './value-distribution';
 
 /** Distinct label values counted before "auto" gives up counting (the error then says "more than"). */
 const DISTINCT_COUNT_LIMIT = 100_000;
@@ -26,6 +27,20 @@ function compareClasses(a: string | number, b: string | number): number {
 }
 
 /**
+ * A LabelFit as plain JSON, to be merged with the fits of other partitions of the rows: the distinct
+ * values in the order they were found (a text column's in `text`, a numeric one's in `numbers`),
+ * whether counting gave up, and a regression label's moments.
+ */
+export interface LabelFitState {
+  text: string[];
+  numbers: JsonNumber[];
+  overflow: boolean;
+  n: number;
+  mean: JsonNumber;
+  m2: JsonNumber;
+}
+
+/**
  * What a label learns from the data: the distinct values of a "classes": "auto" label, or the mean
  * and standard deviation of a regression label, over the rows it is given (the train split; every
  * row when a stratified split needs the classes before the split exists). Memory: the distinct
@@ -37,6 +52,8 @@ export class LabelFit {
   /** Discovery index of each distinct value counted so far, and the values in that order. */
   private readonly indexOfId: number[] = [];
   private readonly indexOfNumber = new Map<number, number>();
+  /** Discovery index of each text value, so that values merged from another fit are known to `add` too. */
+  private readonly indexOfText = new Map<string, number>();
   private readonly found: Array<string | number> = [];
   private overflow = false;
   // Welford's running moments of a regression label.
@@ -93,8 +110,12 @@ export class LabelFit {
         if ((skip !== null && skip[r]) || id < 0) continue;
         let index = this.indexOfId[id];
         if (index === undefined) {
-          index = this.index(this.interner.values[id]!, undefined);
-          if (index >= 0) this.indexOfId[id] = index;
+          const value = this.interner.values[id]!;
+          index = this.index(value, this.indexOfText.get(value));
+          if (index >= 0) {
+            this.indexOfId[id] = index;
+            this.indexOfText.set(value, index);
+          }
         }
         if (indices) indices[r] = index;
       }
@@ -108,6 +129,50 @@ export class LabelFit {
       const index = this.index(v, known);
       if (known === undefined && index >= 0) this.indexOfNumber.set(v, index);
       if (indices) indices[r] = index;
+    }
+  }
+
+  state(): LabelFitState {
+    return {
+      text: this.found.filter((v): v is string => typeof v === 'string'),
+      numbers: this.found.filter((v): v is number => typeof v === 'number').map(toJsonNumber),
+      overflow: this.overflow,
+      n: this.n,
+      mean: toJsonNumber(this.mean),
+      m2: toJsonNumber(this.m2),
+    };
+  }
+
+  /**
+   * Adds what another partition of the rows found: its values not found yet, in its order (so
+   * discovery order is this fit's, then each merged state's), and its moments (Chan et al.'s merge).
+   */
+  merge(state: LabelFitState): void {
+    if (state.n > 0) {
+      const nB = state.n;
+      const meanB = fromJsonNumber(state.mean);
+      const m2B = fromJsonNumber(state.m2);
+      if (this.n === 0) Object.assign(this, { n: nB, mean: meanB, m2: m2B });
+      else {
+        const total = this.n + nB;
+        const delta = meanB - this.mean;
+        this.mean += (delta * nB) / total;
+        this.m2 += m2B + (delta * delta * this.n * nB) / total;
+        this.n = total;
+      }
+    }
+    if (state.overflow) this.overflow = true;
+    if (this.overflow) return;
+    for (const value of state.text) {
+      const index = this.index(value, this.indexOfText.get(value));
+      if (index < 0) return;
+      this.indexOfText.set(value, index);
+    }
+    for (const encoded of state.numbers) {
+      const value = fromJsonNumber(encoded);
+      const index = this.index(value, this.indexOfNumber.get(value));
+      if (index < 0) return;
+      this.indexOfNumber.set(value, index);
     }
   }
 

@@ -12,7 +12,7 @@ import {
   type FittedScale,
   type FittedTransformV2,
 } from './transform-format';
-import { EXACT_DISTINCT_LIMIT, ValueDistribution } from './value-distribution';
+import { EXACT_DISTINCT_LIMIT, ValueDistribution, fromJsonNumber, toJsonNumber, type JsonNumber, type ValueDistributionState } from './value-distribution';
 
 type NumericSpec = Extract<FeatureSpec, { kind: 'numeric' }>;
 
@@ -103,6 +103,44 @@ class NumericFit {
       if (v > max) max = v;
     }
     Object.assign(this, { n, mean, m2, min, max });
+  }
+
+  state(): NumericFitState {
+    return {
+      nulls: this.nulls,
+      n: this.n,
+      mean: toJsonNumber(this.mean),
+      m2: toJsonNumber(this.m2),
+      min: toJsonNumber(this.min),
+      max: toJsonNumber(this.max),
+      rawN: this.rawN,
+      rawMean: toJsonNumber(this.rawMean),
+      outOfDomain: this.outOfDomain,
+      smallest: toJsonNumber(this.smallest),
+      distribution: this.distribution?.state() ?? null,
+    };
+  }
+
+  /** Adds the statistics of another partition of the train rows (Chan et al.'s merge of the moments). */
+  merge(state: NumericFitState): void {
+    if ((state.distribution === null) !== (this.distribution === null)) {
+      throw new Error(
+        `${where(this.index, this.spec)}: its statistics were collected ${state.distribution === null ? 'without' : 'with'} a value distribution, ` +
+          `which impute ${JSON.stringify(this.spec.impute ?? null)} ${this.distribution === null ? 'does not take' : 'needs'}: collect them with the same spec`,
+      );
+    }
+    this.nulls += state.nulls;
+    [this.n, this.mean, this.m2] = mergeMoments(this.n, this.mean, this.m2, state.n, fromJsonNumber(state.mean), fromJsonNumber(state.m2));
+    // Compared as `add` does, so a NaN never becomes an extreme.
+    const min = fromJsonNumber(state.min);
+    const max = fromJsonNumber(state.max);
+    if (min < this.min) this.min = min;
+    if (max > this.max) this.max = max;
+    [this.rawN, this.rawMean] = mergeMoments(this.rawN, this.rawMean, 0, state.rawN, fromJsonNumber(state.rawMean), 0);
+    this.outOfDomain += state.outOfDomain;
+    const smallest = fromJsonNumber(state.smallest);
+    if (smallest < this.smallest) this.smallest = smallest;
+    if (state.distribution !== null) this.distribution!.merge(state.distribution);
   }
 
   get plain(): boolean {
@@ -198,6 +236,52 @@ class NumericFit {
   }
 }
 
+/**
+ * Chan et al.'s parallel merge of two (n, mean, m2) summaries. An empty side leaves the other as it
+ * is, so that merging one partition's state gives back its very numbers.
+ */
+function mergeMoments(n: number, mean: number, m2: number, nB: number, meanB: number, m2B: number): [number, number, number] {
+  if (nB === 0) return [n, mean, m2];
+  if (n === 0) return [nB, meanB, m2B];
+  const total = n + nB;
+  const delta = meanB - mean;
+  return [total, mean + (delta * nB) / total, m2 + m2B + (delta * delta * n * nB) / total];
+}
+
+/** A numeric feature's statistics as plain JSON (JsonNumber: non-finite values as strings). */
+export interface NumericFitState {
+  nulls: number;
+  n: number;
+  mean: JsonNumber;
+  m2: JsonNumber;
+  min: JsonNumber;
+  max: JsonNumber;
+  rawN: number;
+  rawMean: JsonNumber;
+  outOfDomain: number;
+  smallest: JsonNumber;
+  /** The raw values, for impute "median" and "mostFrequent"; null otherwise. */
+  distribution: ValueDistributionState | null;
+}
+
+/**
+ * TransformStatistics as plain JSON: what one site's pass over its own train rows learnt, to be
+ * merged with the other sites' (TransformStatistics.merged). Keyed by feature name.
+ */
+export interface TransformStatisticsState {
+  rows: number;
+  numeric: Record<string, NumericFitState>;
+  buckets: Record<string, ValueDistributionState>;
+  /** Each categorical feature's distinct values (in code-unit order) and their train-split counts. */
+  categories: Record<string, { values: string[]; counts: number[] }>;
+}
+
+/** An own entry of a state's record: a feature may be called "__proto__" or "constructor". */
+function entryOf<T>(record: Record<string, T>, key: string, what: string): T {
+  if (!Object.hasOwn(record, key)) throw new Error(`the statistics state has no ${what} statistics of feature "${key}": collect them with the same spec`);
+  return record[key]!;
+}
+
 /** The train split's values of a quantileBuckets feature. */
 class BucketFit {
   readonly distribution = new ValueDistribution(true);
@@ -268,6 +352,45 @@ export class TransformStatistics {
     if (value === null) return;
     const m = this.counts.get(feature)!;
     m.set(value, (m.get(value) ?? 0) + count);
+  }
+
+  /** What the statistics hold, as plain JSON that JSON.stringify and JSON.parse keep as it is. */
+  state(): TransformStatisticsState {
+    const codeUnits = (a: [string, number], b: [string, number]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    return {
+      rows: this.rows,
+      numeric: Object.fromEntries([...this.numeric].map(([name, fit]) => [name, fit.state()])),
+      buckets: Object.fromEntries([...this.buckets].map(([name, fit]) => [name, fit.distribution.state()])),
+      categories: Object.fromEntries(
+        [...this.counts].map(([name, counts]) => {
+          const sorted = [...counts.entries()].sort(codeUnits);
+          return [name, { values: sorted.map(([value]) => value), counts: sorted.map(([, count]) => count) }];
+        }),
+      ),
+    };
+  }
+
+  /** Adds the statistics of another partition of the train rows, collected with the same features. */
+  merge(state: TransformStatisticsState): void {
+    this.rows += state.rows;
+    for (const [name, fit] of this.numeric) fit.merge(entryOf(state.numeric, name, 'numeric'));
+    for (const [name, fit] of this.buckets) fit.distribution.merge(entryOf(state.buckets, name, 'quantileBuckets'));
+    for (const name of this.counts.keys()) {
+      const { values, counts } = entryOf(state.categories, name, 'categorical');
+      if (values.length !== counts.length)
+        throw new Error(`the categorical statistics of feature "${name}" have ${values.length} values but ${counts.length} counts`);
+      values.forEach((value, i) => this.addCategory(name, value, counts[i]!));
+    }
+  }
+
+  /**
+   * The statistics of the rows of every state, merged in the order given: counts, extremes and
+   * exact distributions are the same in any order; the moments agree up to rounding.
+   */
+  static merged(features: FeatureSpec[], states: readonly TransformStatisticsState[]): TransformStatistics {
+    const merged = new TransformStatistics(features);
+    for (const state of states) merged.merge(state);
+    return merged;
   }
 
   /**

@@ -17,6 +17,12 @@ export const THREAD_TASKS = {
   evaluateShard: async () => (await import('../evaluation/evaluate-shard.js')).evaluateShard,
   mergeEvaluation: async () => (await import('../evaluation/merge-evaluation.js')).mergeEvaluation,
   permutationImportance: async () => (await import('../evaluation/permutation-importance.js')).permutationImportance,
+  siteTransformStatistics: async () => (await import('../federated/federated-transform.js')).siteTransformStatistics,
+  fitFederatedTransform: async () => (await import('../federated/federated-transform.js')).fitFederatedTransform,
+  initGlobalModel: async () => (await import('../federated/global-model.js')).initGlobalModel,
+  trainSiteRound: async () => (await import('../federated/site-training.js')).trainSiteRound,
+  aggregateRound: async () => (await import('../federated/aggregate-round.js')).aggregateRound,
+  evaluateAtSite: async () => (await import('../federated/site-evaluation.js')).evaluateAtSite,
 } as const;
 
 export type ThreadTaskName = keyof typeof THREAD_TASKS;
@@ -38,6 +44,9 @@ export const THREAD_REUSE_GROUP: Readonly<Partial<Record<ThreadTaskName, 'data' 
   mergeEvaluation: 'data',
   evaluateShard: 'evaluation',
   permutationImportance: 'evaluation',
+  siteTransformStatistics: 'data',
+  fitFederatedTransform: 'data',
+  evaluateAtSite: 'evaluation',
 };
 
 type TaskFn<N extends ThreadTaskName> = Awaited<ReturnType<(typeof THREAD_TASKS)[N]>>;

@@ -21,6 +21,9 @@ export type TrainShardsTask = TrainShardsInput & { artifactStore: ArtifactStoreS
 /** What the task reports as it goes: examples so far, and each mid-epoch checkpoint to heartbeat. */
 export type TrainProgress = (samples: number, details?: TrainShardsHeartbeat) => void;
 
+/** Called after each optimizer step with the step's learning rate (federated training's proximal step). */
+export type AfterBatch = (model: tfl.LayersModel, learningRate: number) => void;
+
 /**
  * Trains one worker's share of a round: batches [fromBatch, toBatch) of its shard group's epoch,
  * starting from the round's checkpoint (weights and optimizer state). Every
@@ -30,7 +33,7 @@ export type TrainProgress = (samples: number, details?: TrainShardsHeartbeat) =>
  * drawn from seeds of (model seed, epoch, worker, step), and the learning rate is a function of
  * the step.
  */
-export async function trainShards(input: TrainShardsTask, progress: TrainProgress): Promise<TrainShardsResult> {
+export async function trainShards(input: TrainShardsTask, progress: TrainProgress, afterBatch?: AfterBatch): Promise<TrainShardsResult> {
   const spec = input.model;
   const backend = await initBackend(undefined, { batchSize: spec.batchSize });
   const transform = await readArtifactJson<FittedTransform>(input.transform);
@@ -71,19 +74,19 @@ export async function trainShards(input: TrainShardsTask, progress: TrainProgres
     const where = `epoch ${input.epoch + 1}, batch ${batchIndex + 1} of worker ${input.worker}`;
     assertFinite(batch, where);
     setTrainingStep(input.epoch * input.batchesPerEpoch + batchIndex);
-    setLearningRate(
-      learningRateAt(spec.learningRate, spec.learningRateSchedule, {
-        epoch: input.epoch,
-        batch: batchIndex,
-        batchesPerEpoch: input.batchesPerEpoch,
-        epochs: spec.epochs,
-      }),
-    );
+    const rate = learningRateAt(spec.learningRate, spec.learningRateSchedule, {
+      epoch: input.epoch,
+      batch: batchIndex,
+      batchesPerEpoch: input.batchesPerEpoch,
+      epochs: spec.epochs,
+    });
+    setLearningRate(rate);
     const xs = modelInputs(model, transform, batch);
     const ys = tf.tensor2d(batch.y, [batch.rows, 1]);
     const batchLoss = (await model.trainOnBatch(xs, ys)) as number;
     tf.dispose(xs);
     ys.dispose();
+    afterBatch?.(model, rate);
     if (!Number.isFinite(batchLoss)) {
       throw new PipelineInputError(
         `training diverged: the loss is ${batchLoss} at ${where}; the weights of this step are discarded. Lower model.learningRate, add a learningRateSchedule, or scale the numeric features (clip, log1p).`,

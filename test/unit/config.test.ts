@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       artifactStore: `file://${path.resolve('.pipewright', 'artifacts')}`,
       artifactCacheDir: path.resolve('.pipewright', 'artifact-cache'),
       s3: { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, accessKeyId: undefined, secretAccessKey: undefined, embeddedPort: 9400 },
+      federation: { store: undefined, siteSecret: undefined },
     });
     expect(path.isAbsolute(config.home)).toBe(true);
   });
@@ -103,6 +104,8 @@ describe('loadConfig', () => {
       AWS_ACCESS_KEY_ID: 'AKIA',
       AWS_SECRET_ACCESS_KEY: 'shh',
       PIPEWRIGHT_S3_PORT: '19400',
+      PIPEWRIGHT_FEDERATION_STORE: 's3://coordinator/exchange/',
+      PIPEWRIGHT_SITE_SECRET: 'site-secret',
     });
     expect(config).toEqual({
       home: '/srv/pw',
@@ -150,6 +153,7 @@ describe('loadConfig', () => {
         secretAccessKey: 'shh',
         embeddedPort: 19400,
       },
+      federation: { store: 's3://coordinator/exchange', siteSecret: 'site-secret' },
     });
   });
 

@@ -24,16 +24,19 @@ describe('task queues', () => {
 
 describe('pools and stages', () => {
   test('each pool registers exactly the activities of the stages STAGE_POOL gives it', () => {
-    expect(stagesOfPool('cpu')).toEqual(['ingest', 'validate', 'transform']);
+    expect(stagesOfPool('cpu')).toEqual(['ingest', 'validate', 'transform', 'federate']);
     expect(stagesOfPool('gpu')).toEqual(['train']);
     expect(stagesOfPool('eval')).toEqual(['evaluate', 'monitor']);
     expect(stagesOfPool('deploy')).toEqual(['registry', 'deploy', 'release']);
     expect(stagesOfPool('orchestrator')).toEqual([]);
     expect(Object.keys(activitiesOfPool('cpu', deps)).sort()).toEqual([
+      'aggregateRound',
       'applyTransform',
       'checkDataset',
+      'fitFederatedTransform',
       'fitTransform',
       'ingestPartition',
+      'initGlobalModel',
       'planFolds',
       'planIngest',
     ]);

@@ -1,6 +1,7 @@
 import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities/deploy';
 import type { EvaluateActivities } from '../../activities/evaluate';
+import type { FederateActivities } from '../../activities/federate';
 import type { IngestActivities } from '../../activities/ingest';
 import type { MonitorActivities } from '../../activities/monitor';
 import type { RegistryActivities } from '../../activities/registry';
@@ -21,6 +22,7 @@ export interface StageActivities {
   deploy: DeployActivities;
   monitor: MonitorActivities;
   release: ReleaseActivities;
+  federate: FederateActivities;
 }
 
 const RETRY = {
@@ -46,6 +48,7 @@ export const STAGE_ACTIVITY_OPTIONS: Record<ActivityStage, Omit<ActivityOptions,
   deploy: { startToCloseTimeout: '5m', retry: RETRY },
   monitor: { startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: RETRY },
   release: { startToCloseTimeout: '5m', retry: RETRY },
+  federate: { startToCloseTimeout: '1h', heartbeatTimeout: '30s', retry: RETRY },
 };
 
 /** The activities of one stage, routed to its pool's queue with its options. */
