@@ -6,6 +6,7 @@ import { dbCommand } from './commands/db';
 import { demoCommand } from './commands/demo';
 import { driftDemoCommand } from './commands/drift-demo';
 import { federatedCommand, siteCommand } from './commands/federated';
+import { federatedDemoCommand } from './commands/federated-demo';
 import { keysCommand } from './commands/keys';
 import { loadCommand } from './commands/load';
 import { loadFlightsCommand } from './commands/load-flights';
@@ -94,6 +95,10 @@ Usage:
                                        states go to the coordinator's store (PIPEWRIGHT_FEDERATION_STORE)
   pipewright federated <spec.json>     federated training over the spec's sites: transform agreed from merged
                                        statistics, rounds of FedAvg/FedProx (DP, secure aggregation), metrics merged
+  pipewright federated-demo [--rows N] [--spec examples/flights-federated.json]
+                                       flights split into three sites by the origin airport's region, each with its
+                                       own database, store and worker; the federated model's AUC next to each site
+                                       alone and the centralized model, on the same test rows
 
 Environment: PIPEWRIGHT_HOME, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, PIPEWRIGHT_SERVE_PORT,
   PIPEWRIGHT_USER (who alias changes are recorded as; default the login name), ... (see README)`;
@@ -178,6 +183,8 @@ async function main(argv: string[]): Promise<number> {
       return siteCommand(values.name);
     case 'federated':
       return federatedCommand(arg);
+    case 'federated-demo':
+      return federatedDemoCommand({ ...(values.rows ? { rows: positiveInt(values.rows, '--rows')! } : {}), ...(values.spec ? { spec: values.spec } : {}) });
     case 'up':
       return upCommand({ cluster: values.cluster ?? false, ...(values.pools !== undefined ? { pools: values.pools } : {}) });
     case 'run':

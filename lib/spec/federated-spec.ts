@@ -32,6 +32,8 @@ const privacy = z
 export const federatedSectionSchema = z
   .object({
     sites: z.array(siteName).min(1).max(100),
+    /** Sites that only evaluate the global model on their own test split: they neither train nor shape the transform (a held-out site, or the baselines of a demo). */
+    evaluationSites: z.array(siteName).max(100).default([]),
     rounds: z.number().int().min(1).max(10_000),
     /** Epochs over its own train rows each chosen site runs per round. */
     localEpochs: z.number().int().min(1).max(1000).default(1),
@@ -55,10 +57,12 @@ export const federatedSectionSchema = z
   .strict()
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
-    f.sites.forEach((s, i) => {
-      if (seen.has(s)) ctx.addIssue({ code: 'custom', path: ['sites', i], message: `site "${s}" is listed twice` });
+    const listed = (key: 'sites' | 'evaluationSites') => (s: string, i: number) => {
+      if (seen.has(s)) ctx.addIssue({ code: 'custom', path: [key, i], message: `site "${s}" is listed twice (in sites or evaluationSites)` });
       seen.add(s);
-    });
+    };
+    f.sites.forEach(listed('sites'));
+    f.evaluationSites.forEach(listed('evaluationSites'));
     if (f.minSites !== undefined && f.minSites > f.sites.length) {
       ctx.addIssue({
         code: 'custom',

@@ -11,7 +11,7 @@ export async function startFederatedTraining(
   options: { queuePrefix?: string; workflowId?: string } = {},
 ): Promise<WorkflowHandle<typeof federatedTraining>> {
   const queues = poolQueues(options.queuePrefix);
-  const siteQueues = Object.fromEntries(federated.sites.map((s) => [s, siteTaskQueue(s, options.queuePrefix)]));
+  const siteQueues = Object.fromEntries([...federated.sites, ...federated.evaluationSites].map((s) => [s, siteTaskQueue(s, options.queuePrefix)]));
   const privacy = federated.privacy ? `, DP (σ ${federated.privacy.noiseMultiplier}, clip ${federated.privacy.clipNorm})` : '';
   return client.workflow.start<typeof federatedTraining>('federatedTraining', {
     taskQueue: queues.orchestrator,

@@ -20,11 +20,11 @@ export function databaseUrl(url: string, database: string): string {
 }
 
 /**
- * Copies the rows of `table` that `where` selects into the same table in another database (made
- * with the same columns and key), streaming COPY to COPY; a table already holding `rows` rows is
- * left as it is.
+ * Copies the rows of `table` that `where` selects into `into` (made with the same columns and key,
+ * in the same or another database), streaming COPY to COPY. A target already holding as many rows
+ * as the selection is left as it is.
  */
-export async function copyTableSubset(source: Pool, target: Pool, table: string, key: string, where: string, params: unknown[]): Promise<number> {
+export async function copyTableSubset(source: Pool, target: Pool, table: string, into: string, key: string, where: string, params: unknown[]): Promise<number> {
   const columns = await source.query<{ column_name: string; type: string }>(
     `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
@@ -32,14 +32,14 @@ export async function copyTableSubset(source: Pool, target: Pool, table: string,
   );
   if (columns.rowCount === 0) throw new Error(`table ${table} not found in the source database`);
   const want = Number((await source.query(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params)).rows[0].n);
-  const have = await target.query(`SELECT count(*) AS n FROM ${table}`).then(
+  const have = await target.query(`SELECT count(*) AS n FROM ${into}`).then(
     (r) => Number(r.rows[0].n),
     () => -1,
   );
   if (have === want) return want;
-  await target.query(`DROP TABLE IF EXISTS ${table}`);
+  await target.query(`DROP TABLE IF EXISTS ${into}`);
   await target.query(
-    `CREATE TABLE ${table} (${columns.rows.map((c) => `"${c.column_name}" ${c.type}${c.column_name === key ? ' PRIMARY KEY' : ''}`).join(', ')})`,
+    `CREATE TABLE ${into} (${columns.rows.map((c) => `"${c.column_name}" ${c.type}${c.column_name === key ? ' PRIMARY KEY' : ''}`).join(', ')})`,
   );
   const reader = await source.connect();
   const writer = await target.connect();
@@ -49,13 +49,13 @@ export async function copyTableSubset(source: Pool, target: Pool, table: string,
     const inlined = where.replace(/\$(\d+)/g, (_, i: string) => literal(params[Number(i) - 1]));
     await pipeline(
       reader.query(copyTo(`COPY (SELECT * FROM ${table} WHERE ${inlined}) TO STDOUT (FORMAT binary)`)),
-      writer.query(copyFrom(`COPY ${table} FROM STDIN (FORMAT binary)`)),
+      writer.query(copyFrom(`COPY ${into} FROM STDIN (FORMAT binary)`)),
     );
   } finally {
     reader.release();
     writer.release();
   }
-  await target.query(`ANALYZE ${table}`);
+  await target.query(`ANALYZE ${into}`);
   return want;
 }
 

@@ -15,6 +15,7 @@ import {
   PIPELINE_INPUT_ERROR,
   rootCauseMessage,
   WORKER_POOLS,
+  type ArtifactRef,
   type CheckpointRef,
   type EvaluationMetrics,
   type FederatedProgress,
@@ -25,6 +26,7 @@ import {
   type MetricStateRef,
   type PoolQueues,
   type PreparedSite,
+  type ShardRef,
   type SiteLeftOut,
   type TrainSiteRoundResult,
 } from '../../contracts';
@@ -66,12 +68,14 @@ const SITE_RETRY = {
 export async function federatedTraining(input: FederatedTrainingInput): Promise<FederatedTrainingResult> {
   const { spec, federated: fed, queues, siteQueues } = input;
   const { workflowId: runId } = workflowInfo();
+  const allSites = [...fed.sites, ...fed.evaluationSites];
+  const trains = (site: string): boolean => fed.sites.includes(site);
   const progress: FederatedProgress = {
     pipeline: spec.name,
     phase: 'prepare',
     round: input.resume?.roundsDone ?? 0,
     rounds: fed.rounds,
-    sites: Object.fromEntries(fed.sites.map((s) => [s, { status: 'preparing' as const }])),
+    sites: Object.fromEntries(allSites.map((s) => [s, { status: 'preparing' as const }])),
     history: input.resume?.history ?? [],
     ...(input.resume?.privacy ? { privacy: input.resume.privacy } : {}),
   };
@@ -136,12 +140,14 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
   async function prepare(): Promise<FederatedState> {
     const leftOut: SiteLeftOut[] = [];
     const prepareWithin = fed.roundTimeoutSeconds * 6 * 1000;
-    const summarised = await settleEach(fed.sites, (site) => CancellationScope.withTimeout(prepareWithin, () => summariseSite(site)), leftOut, 'preparing');
-    enough(summarised.length, 'prepare', leftOut);
+    const summarised = await settleEach(allSites, (site) => CancellationScope.withTimeout(prepareWithin, () => summariseSite(site)), leftOut, 'preparing');
+    enough(summarised.filter((s) => trains(s.site)).length, 'prepare', leftOut);
     progress.phase = 'transform';
+    // Only the training sites' statistics shape the transform: an evaluation site is held out entirely.
+    const parts = summarised.flatMap((s) => (s.statistics ? [{ site: s.site, statistics: s.statistics }] : []));
     const transform = await coordinator.fitFederatedTransform.executeWithOptions(
-      { summary: `fit the transform on the merged statistics of ${summarised.length} sites` },
-      [{ spec, parts: summarised.map((s) => ({ site: s.site, statistics: s.statistics })) }],
+      { summary: `fit the transform on the merged statistics of ${parts.length} sites` },
+      [{ spec, parts }],
     );
     const encoded = await settleEach(
       summarised.map((s) => s.site),
@@ -165,33 +171,35 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       leftOut,
       'encoding',
     );
-    enough(encoded.length, 'encode', leftOut);
+    enough(encoded.filter((s) => trains(s.site)).length, 'encode', leftOut);
     const init = await coordinator.initGlobalModel.executeWithOptions({ summary: `initial ${spec.model.type} weights (seed ${seed})` }, [
       { model: modelSpec, transform },
     ]);
     return { transform, sites: encoded, leftOut, global: init.checkpoint, roundsDone: 0, history: [], backend: init.backend };
   }
 
-  async function summariseSite(site: string) {
+  async function summariseSite(site: string): Promise<SummarisedSite> {
     const pools = sitePools(site);
     const handle: StageHandle = { setTotal: () => undefined, tick: () => undefined, reused: () => undefined };
     const shards = await ingestSource(spec, pools, handle);
     const { dataset } = await stageActivities('validate', pools).checkDataset.executeWithOptions({ summary: `site ${site}: statistics and schema checks` }, [
       { runId, spec, shards, reuseSteps: false },
     ]);
+    const base = { site, shards: dataset.shards, rows: dataset.rows };
+    if (!trains(site)) return base;
     const steps = siteSteps(site, '1h');
     const { statistics } = await steps.siteTransformStatistics.executeWithOptions({ summary: `site ${site}: transform statistics of its train rows` }, [
       { runId, site, spec, shards: dataset.shards },
     ]);
     const publicKey = fed.secureAggregation ? (await steps.siteKeys({ runId, site })).publicKey : undefined;
     progress.sites[site] = { status: 'preparing', rows: dataset.rows, note: 'summarised' };
-    return { site, shards: dataset.shards, rows: dataset.rows, statistics, ...(publicKey ? { publicKey } : {}) };
+    return { ...base, statistics, ...(publicKey ? { publicKey } : {}) };
   }
 
   /** One round: train at the chosen sites, aggregate what came back in time, or fail/skip when too little did. */
   async function runRound(state: FederatedState, round: number) {
     const started = Date.now();
-    const ready = state.sites.map((s) => s.site);
+    const ready = state.sites.map((s) => s.site).filter(trains);
     const asked = sitesForRound({ sites: ready, fraction: fed.fraction, minSites: Math.min(fed.minSites, ready.length), seed, round });
     const leftOut: SiteLeftOut[] = [];
     let participants = asked;
@@ -300,7 +308,7 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       (site) =>
         siteSteps(site, `${fed.roundTimeoutSeconds}s`).evaluateAtSite.executeWithOptions(
           { summary: `site ${site}: evaluate the global model on its test split` },
-          [{ runId, site, siteIndex: fed.sites.indexOf(site), model, transform: state.transform, shards: state.sites.find((s) => s.site === site)!.encoded }],
+          [{ runId, site, siteIndex: allSites.indexOf(site), model, transform: state.transform, shards: state.sites.find((s) => s.site === site)!.encoded }],
         ),
       ignored,
       'evaluating',
@@ -345,7 +353,7 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
   function enough(count: number, what: string, leftOut: SiteLeftOut[]): void {
     if (count >= fed.minSites) return;
     throw ApplicationFailure.nonRetryable(
-      `only ${count} of ${fed.sites.length} sites could ${what} their data, and minSites is ${fed.minSites}${describeLeftOut(leftOut)}`,
+      `only ${count} of ${fed.sites.length} training sites could ${what} their data, and minSites is ${fed.minSites}${describeLeftOut(leftOut)}`,
       PIPELINE_INPUT_ERROR,
     );
   }
@@ -365,6 +373,15 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       retry: SITE_RETRY,
     });
   }
+}
+
+/** A site after ingest and validation; a training site also with its transform statistics (and key). */
+interface SummarisedSite {
+  site: string;
+  shards: ShardRef[];
+  rows: number;
+  statistics?: ArtifactRef;
+  publicKey?: string;
 }
 
 interface Evaluation {
