@@ -1,5 +1,6 @@
 import { loadConfig } from '../../lib/config';
-import { progressQuery } from '../../contracts';
+import { federatedProgressQuery, progressQuery } from '../../contracts';
+import { roundLine } from '../client/federated-client';
 import { connectClient, webUiLink } from '../client/pipeline-client';
 import { formatClassMetrics, formatMetrics } from '../../lib/evaluation/metrics-summary';
 import { renderProgress } from '../client/progress-view';
@@ -18,6 +19,18 @@ export async function statusCommand(runId: string | undefined): Promise<number> 
     const description = await handle.describe().catch((err: unknown) => {
       throw new Error(`no run "${runId}" in namespace ${target.namespace}: ${(err as Error).message}`);
     });
+    if (description.type === 'federatedTraining') {
+      const f = await handle.query(federatedProgressQuery);
+      console.log(`${runId}: ${description.status.name} · ${f.phase}${f.phase === 'train' ? ` · round ${f.round}/${f.rounds}` : ''}`);
+      for (const [site, s] of Object.entries(f.sites))
+        console.log(`  site ${site}: ${s.status}${s.rows !== undefined ? `, ${s.rows} rows` : ''}${s.note ? ` (${s.note})` : ''}`);
+      for (const r of f.history) console.log(`  ${roundLine(r, f.rounds)}`);
+      if (f.privacy) console.log(`  privacy: (ε ${f.privacy.epsilon.toFixed(2)}, δ ${f.privacy.delta}) over ${f.privacy.rounds} rounds`);
+      if (f.error) console.log(`  error: ${f.error}`);
+      const link = webUiLink(target.uiUrl, target.namespace, runId);
+      if (link) console.log(`  Web UI: ${link}`);
+      return description.status.name === 'FAILED' ? 1 : 0;
+    }
     const progress = await handle.query(progressQuery);
     console.log(`${runId}: ${description.status.name} · stage ${progress.stage}`);
     const live = progress.stage === 'train' ? await trainingInFlight(client.workflow, runId).catch(() => undefined) : undefined;
