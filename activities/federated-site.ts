@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import type {
   EvaluateAtSiteInput,
   EvaluateAtSiteResult,
+  RevealSelfMaskInput,
+  RevealSelfMaskResult,
   SiteKeysInput,
   SiteKeysResult,
   SiteStatisticsInput,
@@ -12,7 +14,7 @@ import type {
 import type { ArtifactStoreSettings } from '../lib/artifacts/artifact-store';
 import { PipelineInputError } from '../lib/errors';
 import { siteKeyPair } from '../lib/federated/secure-aggregation';
-import { runKeySeed } from '../lib/federated/site-secret';
+import { runKeySeed, selfMaskSeed } from '../lib/federated/site-secret';
 import type { ActivityDeps } from './support/activity-deps';
 import { asTemporalFailure, runTaskInActivity } from './support/run-task';
 
@@ -66,6 +68,12 @@ export function createSiteActivities(deps: SiteDeps) {
         }
         throw err;
       }
+    },
+
+    /** Reveals the site's self mask for a round's attempt; the coordinator asks only once every participant's masked update is in. */
+    async revealSelfMask(input: RevealSelfMaskInput): Promise<RevealSelfMaskResult> {
+      mine(input.site);
+      return { seed: selfMaskSeed(runKeySeed(deps.keySecret, input.runId), input.round, input.attempt) };
     },
 
     async evaluateAtSite(input: EvaluateAtSiteInput): Promise<EvaluateAtSiteResult> {

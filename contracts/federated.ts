@@ -149,8 +149,25 @@ export interface TrainSiteRoundInput {
   /** Differential privacy: the update is clipped to this L2 norm before it leaves. */
   clipNorm?: number;
   /** Secure aggregation: the update is pre-weighted by `weight`, fixed-point encoded and masked with every other participant. */
-  secure?: { weight: number; participants: Array<{ site: string; publicKey: string }> };
+  secure?: {
+    weight: number;
+    participants: Array<{ site: string; publicKey: string }>;
+    /** 0, then 1, 2, … when the round runs again among the sites that answered: each attempt masks afresh. */
+    attempt: number;
+  };
 }
+/** Asked of each participant once every masked update of the round's attempt is in. */
+export interface RevealSelfMaskInput {
+  runId: string;
+  site: string;
+  round: number;
+  attempt: number;
+}
+export interface RevealSelfMaskResult {
+  /** The seed of the site's self mask for that round and attempt, hex. */
+  seed: string;
+}
+
 export interface TrainSiteRoundResult {
   site: string;
   round: number;
@@ -211,6 +228,8 @@ export interface AggregateRoundInput {
   asked: number;
   minSites: number;
   secure: boolean;
+  /** Secure aggregation: every participant's revealed self-mask seed (hex), taken out of the sum. */
+  selfMaskSeeds?: string[];
   serverLearningRate: number;
   /** Seeds the DP noise. */
   seed: number;

@@ -6,7 +6,7 @@ import { verifiedArtifactBytes } from '../training/checkpoints';
 import { gaussianNoise, privacySpent } from './differential-privacy';
 import { applyDelta, checkUpdate, FederatedUpdateError, weightedMean, type SiteUpdate } from './fed-avg';
 import { weightVector, withWeightVector } from './model-vector';
-import { decodeFixedPoint, sumVectors } from './secure-aggregation';
+import { decodeFixedPoint, removeSelfMasks, sumVectors } from './secure-aggregation';
 
 export type AggregateRoundTask = AggregateRoundInput & { artifactStore: ArtifactStoreSettings };
 
@@ -28,7 +28,7 @@ export async function aggregateRound(input: AggregateRoundTask): Promise<Aggrega
   const global = weightVector(globalSaved);
   const leftOut: SiteLeftOut[] = [];
   const round = input.round + 1;
-  let mean: Float32Array | null = null;
+  let mean: Float64Array | null = null;
   let used: string[] = [];
 
   if (input.secure) {
@@ -42,8 +42,10 @@ export async function aggregateRound(input: AggregateRoundTask): Promise<Aggrega
       vectors.push(new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
     }
     if (leftOut.length === 0 && vectors.length >= input.minSites) {
-      const sum = decodeFixedPoint(sumVectors(vectors));
-      mean = Float32Array.from(sum);
+      const seeds = (input.selfMaskSeeds ?? []).map((hex) => Buffer.from(hex, 'hex'));
+      if (seeds.length !== vectors.length)
+        throw new Error(`round ${round}: ${vectors.length} masked updates but ${seeds.length} revealed self masks; every participant must reveal its own`);
+      mean = decodeFixedPoint(removeSelfMasks(sumVectors(vectors), seeds));
       used = input.updates.map((u) => u.site);
     } else if (leftOut.length > 0) {
       for (const u of input.updates)
@@ -53,7 +55,11 @@ export async function aggregateRound(input: AggregateRoundTask): Promise<Aggrega
     const good: SiteUpdate[] = [];
     for (const u of input.updates) {
       const bytes = await verifiedArtifactBytes(u.update);
-      const delta = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      if (bytes.byteLength % 8 !== 0) {
+        leftOut.push({ site: u.site, reason: `its update has ${bytes.byteLength} bytes, not a whole number of float64 weights` });
+        continue;
+      }
+      const delta = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       try {
         checkUpdate(u.site, delta, global.length, round);
       } catch (err) {

@@ -7,14 +7,14 @@ import { mulberry32 } from '../random';
  */
 
 /** Scales `delta` down to L2 norm `clipNorm` if it is longer (scale = min(1, C/norm)); `norm` is the norm before clipping. */
-export function clipToNorm(delta: Float32Array, clipNorm: number): { clipped: Float32Array; norm: number; scale: number } {
+export function clipToNorm(delta: ArrayLike<number>, clipNorm: number): { clipped: Float64Array; norm: number; scale: number } {
   if (!(Number.isFinite(clipNorm) && clipNorm > 0)) throw new Error(`clipToNorm: the clip norm must be a positive number, not ${clipNorm}`);
   let squares = 0;
   for (let j = 0; j < delta.length; j++) squares += delta[j]! * delta[j]!;
   const norm = Math.sqrt(squares);
   if (!Number.isFinite(norm)) throw new Error(`clipToNorm: the update has a norm of ${norm}`);
   const scale = norm > clipNorm ? clipNorm / norm : 1;
-  const clipped = new Float32Array(delta.length);
+  const clipped = new Float64Array(delta.length);
   for (let j = 0; j < delta.length; j++) clipped[j] = delta[j]! * scale;
   return { clipped, norm, scale };
 }

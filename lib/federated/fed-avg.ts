@@ -4,7 +4,7 @@
  */
 
 /** One site's contribution to a round: its local weights minus the global weights it started from. */
-export type SiteUpdate = { site: string; delta: Float32Array; weight: number };
+export type SiteUpdate = { site: string; delta: Float64Array | Float32Array; weight: number };
 
 /** An update that cannot be aggregated; the round continues without that site. */
 export class FederatedUpdateError extends Error {
@@ -19,7 +19,7 @@ export class FederatedUpdateError extends Error {
 }
 
 /** Refuses an update of the wrong length or with a NaN or infinite value, which would poison the mean for every site. */
-export function checkUpdate(site: string, delta: Float32Array, expectedLength: number, round: number): void {
+export function checkUpdate(site: string, delta: ArrayLike<number>, expectedLength: number, round: number): void {
   if (delta.length !== expectedLength)
     throw new FederatedUpdateError(
       `site "${site}" sent an update of ${delta.length} weights but the model has ${expectedLength}; it is left out of round ${round}`,
@@ -38,11 +38,12 @@ export function checkUpdate(site: string, delta: Float32Array, expectedLength: n
 }
 
 /**
- * Σ wᵢ·deltaᵢ / Σ wᵢ, summed in float64 in the order given so every replay gets the same bits,
- * then rounded once to float32. Identical deltas give that delta exactly: the float64 result is
- * within a few float64 ulps of a float32 value, far from any float32 rounding boundary.
+ * Σ (wᵢ / Σ w)·deltaᵢ in float64, in the order given so every replay gets the same bits. Kept in
+ * float64 until it is added to the global weights (applyDelta rounds once): a float32 mean would
+ * lose the low bits of a weight that moved by more than its own size. Identical deltas give that
+ * delta exactly (shares of equal weights sum exactly).
  */
-export function weightedMean(updates: readonly SiteUpdate[]): Float32Array {
+export function weightedMean(updates: readonly SiteUpdate[]): Float64Array {
   if (updates.length === 0) throw new Error('weightedMean needs at least one update');
   const length = updates[0]!.delta.length;
   let total = 0;
@@ -52,17 +53,18 @@ export function weightedMean(updates: readonly SiteUpdate[]): Float32Array {
     total += u.weight;
   }
   if (!(total > 0)) throw new Error('weightedMean: the sites have a total weight of 0');
-  const out = new Float32Array(length);
+  const shares = updates.map((u) => u.weight / total);
+  const out = new Float64Array(length);
   for (let j = 0; j < length; j++) {
     let sum = 0;
-    for (const u of updates) sum += u.weight * u.delta[j]!;
-    out[j] = sum / total;
+    for (let i = 0; i < updates.length; i++) sum += shares[i]! * updates[i]!.delta[j]!;
+    out[j] = sum;
   }
   return out;
 }
 
-/** global + serverLearningRate · delta, as a new float32 vector. */
-export function applyDelta(global: Float32Array, delta: Float32Array, serverLearningRate = 1): Float32Array {
+/** global + serverLearningRate · delta, rounded once to a new float32 vector. */
+export function applyDelta(global: Float32Array, delta: ArrayLike<number>, serverLearningRate = 1): Float32Array {
   if (delta.length !== global.length) throw new Error(`the delta has ${delta.length} values but the global model has ${global.length} weights`);
   const out = new Float32Array(global.length);
   for (let j = 0; j < global.length; j++) out[j] = global[j]! + serverLearningRate * delta[j]!;

@@ -78,13 +78,44 @@ export function decodeFixedPoint(sum: Uint32Array): Float64Array {
   return out;
 }
 
-/** `length` uint32 words of AES-256-CTR keystream keyed by HKDF-SHA256(pair secret, salt = run id, info = "round r"). */
-function maskStream(secret: Buffer, runId: string, round: number, length: number): DataView {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.from(runId, 'utf8'), Buffer.from(`round ${round}`, 'utf8'), 32));
+/**
+ * `length` uint32 words of AES-256-CTR keystream keyed by HKDF-SHA256(pair secret, salt = run id,
+ * info = "round r attempt a"): a round run again among fewer sites masks with fresh streams.
+ */
+function maskStream(secret: Buffer, runId: string, round: number, attempt: number, length: number): DataView {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.from(runId, 'utf8'), Buffer.from(`round ${round} attempt ${attempt}`, 'utf8'), 32));
+  return keystream(key, length);
+}
+
+function keystream(key: Buffer, length: number): DataView {
   // A zero IV is safe: each key encrypts exactly one stream.
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   const stream = Buffer.concat([cipher.update(Buffer.alloc(length * 4)), cipher.final()]);
   return new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+}
+
+/**
+ * A site's self mask (Bonawitz et al.'s double masking): a keystream from a 32-byte seed the site
+ * reveals only once every participant's masked vector is in. A masked vector that arrives after its
+ * round was abandoned stays hidden behind it, so the sum of an abandoned attempt and that of its
+ * re-run cannot be combined into one site's update.
+ */
+export function selfMask(seed: Buffer, length: number): Uint32Array {
+  if (seed.length !== 32) throw new Error(`a self-mask seed is 32 bytes, not ${seed.length}`);
+  const stream = keystream(seed, length);
+  const out = new Uint32Array(length);
+  for (let j = 0; j < length; j++) out[j] = stream.getUint32(j * 4, true);
+  return out;
+}
+
+/** The sum with the participants' revealed self masks taken out (mod 2^32). */
+export function removeSelfMasks(sum: Uint32Array, seeds: readonly Buffer[]): Uint32Array {
+  const out = new Uint32Array(sum);
+  for (const seed of seeds) {
+    const mask = selfMask(seed, out.length);
+    for (let j = 0; j < out.length; j++) out[j] = out[j]! - mask[j]!;
+  }
+  return out;
 }
 
 /**
@@ -98,14 +129,20 @@ export function maskVector({
   participants,
   privateKey,
   round,
+  attempt = 0,
   runId,
+  selfMaskSeed,
 }: {
   encoded: Uint32Array;
   me: string;
   participants: ReadonlyArray<{ site: string; publicKey: string }>;
   privateKey: KeyObject;
   round: number;
+  /** The round's attempt: a round run again among fewer sites is attempt 1, 2, … */
+  attempt?: number;
   runId: string;
+  /** With double masking: the seed of this site's self mask for this round and attempt. */
+  selfMaskSeed?: Buffer;
 }): Uint32Array {
   const names = new Set<string>();
   for (const p of participants) {
@@ -118,9 +155,13 @@ export function maskVector({
     throw new Error(`secure aggregation sums at most ${MAX_SITES} sites (the fixed point's headroom), not ${participants.length}`);
   if (self.publicKey !== rawPublicKey(privateKey)) throw new Error(`site "${me}"'s private key does not match the public key listed for it`);
   const out = new Uint32Array(encoded);
+  if (selfMaskSeed) {
+    const mask = selfMask(selfMaskSeed, out.length);
+    for (let j = 0; j < out.length; j++) out[j] = out[j]! + mask[j]!;
+  }
   for (const other of participants) {
     if (other.site === me) continue;
-    const mask = maskStream(pairSecret(privateKey, other.publicKey), runId, round, out.length);
+    const mask = maskStream(pairSecret(privateKey, other.publicKey), runId, round, attempt, out.length);
     if (me < other.site) for (let j = 0; j < out.length; j++) out[j] = out[j]! + mask.getUint32(j * 4, true);
     else for (let j = 0; j < out.length; j++) out[j] = out[j]! - mask.getUint32(j * 4, true);
   }

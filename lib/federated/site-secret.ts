@@ -30,3 +30,8 @@ export function loadSiteSecret(configured: string | undefined, home: string): Bu
 export function runKeySeed(secret: Buffer, runId: string): string {
   return createHmac('sha256', secret).update(`pipewright secure aggregation ${runId}`).digest('hex');
 }
+
+/** The seed of a site's self mask for one round and attempt (32 bytes, hex), from its key seed: the same on a retry. */
+export function selfMaskSeed(keySeed: string, round: number, attempt: number): string {
+  return createHmac('sha256', Buffer.from(keySeed, 'hex')).update(`self mask round ${round} attempt ${attempt}`).digest('hex');
+}

@@ -13,6 +13,7 @@ import { clipToNorm } from './differential-privacy';
 import { checkUpdate, fedProxStep, FederatedUpdateError } from './fed-avg';
 import { weightVector } from './model-vector';
 import { encodeFixedPoint, maskVector, siteKeyPair } from './secure-aggregation';
+import { selfMaskSeed } from './site-secret';
 
 export type TrainSiteRoundTask = TrainSiteRoundInput & {
   /** The site's own store: its local checkpoints stay there. */
@@ -74,7 +75,8 @@ export async function trainSiteRound(input: TrainSiteRoundTask, progress: (sampl
 
   const localSaved = JSON.parse((await verifiedArtifactBytes(from)).toString('utf8')) as SavedModel;
   const local = weightVector(localSaved);
-  const delta = new Float32Array(global.length);
+  // In float64, where the difference of two float32 weights is exact: global + delta gives the local weight back bit for bit.
+  const delta = new Float64Array(global.length);
   for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - global[i]!;
   try {
     checkUpdate(input.site, delta, global.length, input.round + 1);
@@ -88,7 +90,7 @@ export async function trainSiteRound(input: TrainSiteRoundTask, progress: (sampl
   const exchange = openArtifactStore(input.exchangeStore);
   const base = { site: input.site, round: input.round, length: global.length, examples: samples, lossSum, seconds, backend };
   if (!input.secure) {
-    const update = await exchange.putBytes('federated-updates', '.f32', new Uint8Array(clipped.buffer, clipped.byteOffset, clipped.byteLength));
+    const update = await exchange.putBytes('federated-updates', '.f64', new Uint8Array(clipped.buffer, clipped.byteOffset, clipped.byteLength));
     return { ...base, update, norm, clipped: input.clipNorm !== undefined && norm > input.clipNorm };
   }
   if (!input.keySeed) throw new Error(`site "${input.site}": secure aggregation needs the site's key seed`);
@@ -100,13 +102,15 @@ export async function trainSiteRound(input: TrainSiteRoundTask, progress: (sampl
     participants: input.secure.participants,
     privateKey: siteKeyPair(Buffer.from(input.keySeed, 'hex')).privateKey,
     round: input.round,
+    attempt: input.secure.attempt,
     runId: input.runId,
+    selfMaskSeed: Buffer.from(selfMaskSeed(input.keySeed, input.round, input.secure.attempt), 'hex'),
   });
   const update = await exchange.putBytes('federated-updates', '.u32', new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength));
   return { ...base, update };
 }
 
-function l2(values: Float32Array): number {
+function l2(values: Float64Array): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
   return Math.sqrt(sum);

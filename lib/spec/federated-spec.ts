@@ -13,7 +13,7 @@ const strategy = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('fedProx'),
       /** Weight of the proximal term (mu/2)·|w − w_global|² that keeps local training near the global model. */
-      mu: z.number().positive().max(100),
+      mu: z.number({ error: 'fedProx needs strategy.mu, the proximal weight: a number > 0, e.g. 0.01' }).positive().max(100),
     })
     .strict(),
 ]);
@@ -25,7 +25,7 @@ const privacy = z
     /** Gaussian noise of std noiseMultiplier · clipNorm is added to the sum of the round's updates. */
     noiseMultiplier: z.number().min(0),
     /** The δ of the (ε, δ) budget the run reports. */
-    delta: z.number().gt(0).lt(1).default(1e-5),
+    delta: z.number().gt(0, 'privacy.delta must be in (0, 1), e.g. 1e-5').lt(1, 'privacy.delta must be in (0, 1), e.g. 1e-5').default(1e-5),
   })
   .strict();
 
@@ -58,7 +58,8 @@ export const federatedSectionSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     const listed = (key: 'sites' | 'evaluationSites') => (s: string, i: number) => {
-      if (seen.has(s)) ctx.addIssue({ code: 'custom', path: [key, i], message: `site "${s}" is listed twice (in sites or evaluationSites)` });
+      if (seen.has(s))
+        ctx.addIssue({ code: 'custom', path: [key, i], message: `site "${s}" is listed twice; list each site once, in sites or in evaluationSites` });
       seen.add(s);
     };
     f.sites.forEach(listed('sites'));
@@ -89,7 +90,8 @@ export function parseFederatedSpec(value: unknown, origin = '(inline)'): Federat
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SpecError(['a federated spec is a JSON object'], origin);
   const { federated: section, ...rest } = value as Record<string, unknown>;
   if (section === undefined) throw new SpecError(['federated: missing; add {"sites": [...], "rounds": N}'], origin);
-  const problems: string[] = [];
+  // Settings with no federated form are named first, read from the raw object: their own details need not be right to be refused.
+  const problems: string[] = unsupported(rest as Partial<PipelineSpec>);
   let pipeline: PipelineSpec | undefined;
   try {
     pipeline = parsePipelineSpec(rest, origin);
@@ -98,18 +100,17 @@ export function parseFederatedSpec(value: unknown, origin = '(inline)'): Federat
     problems.push(...err.problems);
   }
   const parsed = federatedSectionSchema.safeParse(section);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `federated.${i.path.join('.')}: ${i.message}`));
-  if (pipeline) problems.push(...unsupported(pipeline));
+  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${['federated', ...i.path.map(String)].join('.')}: ${i.message}`));
   if (problems.length > 0 || !pipeline || !parsed.success) throw new SpecError(problems, origin);
   return { pipeline, federated: { ...parsed.data, minSites: parsed.data.minSites ?? Math.min(2, parsed.data.sites.length) } };
 }
 
-function unsupported(spec: PipelineSpec): string[] {
+function unsupported(spec: Partial<PipelineSpec>): string[] {
   const out: string[] = [];
-  if (spec.split.timeColumn !== undefined) out.push('split.timeColumn: federated training supports the hash split only; remove split.timeColumn');
-  if (spec.split.stratify === true) out.push('split.stratify: federated training supports the hash split only; remove split.stratify');
+  if (spec.split?.timeColumn !== undefined) out.push('split.timeColumn: federated training supports the hash split only; remove split.timeColumn');
+  if (spec.split?.stratify === true) out.push('split.stratify: federated training supports the hash split only; remove split.stratify');
   if (spec.tuning) out.push('tuning: a hyperparameter search has no federated form yet; remove the tuning section');
   if (spec.evaluation?.crossValidation) out.push('evaluation.crossValidation: not available in federated training; remove it');
-  if (spec.model.earlyStopping) out.push('model.earlyStopping: federated rounds do not stop early; remove it (set federated.rounds instead)');
+  if (spec.model?.earlyStopping) out.push('model.earlyStopping: federated rounds do not stop early; remove it (set federated.rounds instead)');
   return out;
 }

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   proxyActivities,
@@ -35,6 +36,9 @@ import { HEADLINE_METRIC } from '../../contracts/metric-names';
 import { ingestSource } from '../stages/ingest';
 import { stageActivities } from '../support/stage-activities';
 import type { StageHandle } from '../support/stage-tracker';
+
+/** Rounds the run keeps a record of (the latest): the progress query and the result show these. */
+export const ROUNDS_KEPT = 200;
 
 /** Failure type of a round that got fewer usable updates than minSites under onShortRound "fail". */
 export const FEDERATED_ROUND_FAILURE = 'FederatedRoundFailure';
@@ -99,13 +103,17 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       if (record.checkpoint) state = { ...state, global: record.checkpoint };
       if (record.privacy) state = { ...state, privacy: record.privacy };
       if (last || (round + 1) % fed.evaluateEvery === 0) {
+        progress.phase = 'evaluate';
         evaluation = await evaluateEverywhere(state, state.global, last);
+        progress.phase = 'train';
         if (evaluation) {
           record.entry.metric = evaluation.headline;
           record.entry.siteMetric = evaluation.siteHeadline;
+          record.entry.leftOut.push(...evaluation.ignored);
         }
       }
-      state = { ...state, roundsDone: round + 1, history: [...state.history, record.entry] };
+      // The carried history is bounded, so a long run's continue-as-new input stays small.
+      state = { ...state, roundsDone: round + 1, history: [...state.history, record.entry].slice(-ROUNDS_KEPT) };
       progress.history = state.history;
       if (state.privacy) progress.privacy = state.privacy;
       setCurrentDetails(roundDetails(record.entry, fed.rounds));
@@ -130,6 +138,8 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       ...(state.privacy ? { privacy: state.privacy } : {}),
     };
   } catch (err) {
+    // continueAsNew throws to end this run: not a failure.
+    if (err instanceof ContinueAsNew) throw err;
     progress.phase = 'failed';
     progress.error = rootCauseMessage(err);
     if (isCancellation(err)) throw err;
@@ -151,23 +161,7 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
     );
     const encoded = await settleEach(
       summarised.map((s) => s.site),
-      async (site) => {
-        const s = summarised.find((x) => x.site === site)!;
-        const { applyTransform } = stageActivities('transform', sitePools(site));
-        const shards = await Promise.all(
-          s.shards.map((shard) => applyTransform.executeWithOptions({ summary: `site ${site}: encode shard ${shard.partition}` }, [{ transform, shard }])),
-        );
-        const prepared: PreparedSite = {
-          site,
-          rows: s.rows,
-          trainRows: shards.reduce((n, e) => n + e.trainRows, 0),
-          testRows: shards.reduce((n, e) => n + e.testRows, 0),
-          encoded: shards,
-          ...(s.publicKey ? { publicKey: s.publicKey } : {}),
-        };
-        progress.sites[site] = { status: 'ready', rows: s.rows, trainRows: prepared.trainRows };
-        return prepared;
-      },
+      (site) => CancellationScope.withTimeout(prepareWithin, () => encodeSite(site)),
       leftOut,
       'encoding',
     );
@@ -176,6 +170,24 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
       { model: modelSpec, transform },
     ]);
     return { transform, sites: encoded, leftOut, global: init.checkpoint, roundsDone: 0, history: [], backend: init.backend };
+
+    async function encodeSite(site: string): Promise<PreparedSite> {
+      const s = summarised.find((x) => x.site === site)!;
+      const { applyTransform } = stageActivities('transform', sitePools(site));
+      const shards = await Promise.all(
+        s.shards.map((shard) => applyTransform.executeWithOptions({ summary: `site ${site}: encode shard ${shard.partition}` }, [{ transform, shard }])),
+      );
+      const prepared: PreparedSite = {
+        site,
+        rows: s.rows,
+        trainRows: shards.reduce((n, e) => n + e.trainRows, 0),
+        testRows: shards.reduce((n, e) => n + e.testRows, 0),
+        encoded: shards,
+        ...(s.publicKey ? { publicKey: s.publicKey } : {}),
+      };
+      progress.sites[site] = { status: 'ready', rows: s.rows, trainRows: prepared.trainRows };
+      return prepared;
+    }
   }
 
   async function summariseSite(site: string): Promise<SummarisedSite> {
@@ -204,7 +216,8 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
     const leftOut: SiteLeftOut[] = [];
     let participants = asked;
     let answered: TrainSiteRoundResult[];
-    for (;;) {
+    let selfMaskSeeds: string[] | undefined;
+    for (let attempt = 0; ; attempt++) {
       for (const site of participants) progress.sites[site] = { ...progress.sites[site]!, status: 'training' };
       const trainRowsOf = (site: string): number => state.sites.find((s) => s.site === site)!.trainRows;
       const participantRows = participants.reduce((n, s) => n + trainRowsOf(s), 0);
@@ -215,35 +228,56 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
           const prepared = state.sites.find((s) => s.site === site)!;
           // Secure aggregation sums pre-weighted updates: FedAvg's example share, or DP's fixed 1/asked.
           const weight = fed.privacy ? 1 / asked.length : trainRowsOf(site) / participantRows;
-          return siteSteps(site, `${fed.roundTimeoutSeconds}s`).trainSiteRound.executeWithOptions(
-            { summary: `round ${round + 1}/${fed.rounds} at site ${site}: ${fed.localEpochs} local epoch${fed.localEpochs === 1 ? '' : 's'}` },
-            [
-              {
-                runId,
-                site,
-                round,
-                model: modelSpec,
-                transform: state.transform,
-                shards: prepared.encoded,
-                global: state.global,
-                localEpochs: fed.localEpochs,
-                ...(fed.strategy.kind === 'fedProx' ? { proximalMu: fed.strategy.mu } : {}),
-                ...(fed.privacy ? { clipNorm: fed.privacy.clipNorm } : {}),
-                ...(fed.secureAggregation ? { secure: { weight, participants: keys } } : {}),
-              },
-            ],
-          );
+          const answered = (): void => {
+            progress.sites[site] = { ...progress.sites[site]!, status: 'ready' };
+          };
+          return siteSteps(site, `${fed.roundTimeoutSeconds}s`)
+            .trainSiteRound.executeWithOptions(
+              { summary: `round ${round + 1}/${fed.rounds} at site ${site}: ${fed.localEpochs} local epoch${fed.localEpochs === 1 ? '' : 's'}` },
+              [
+                {
+                  runId,
+                  site,
+                  round,
+                  model: modelSpec,
+                  transform: state.transform,
+                  shards: prepared.encoded,
+                  global: state.global,
+                  localEpochs: fed.localEpochs,
+                  ...(fed.strategy.kind === 'fedProx' ? { proximalMu: fed.strategy.mu } : {}),
+                  ...(fed.privacy ? { clipNorm: fed.privacy.clipNorm } : {}),
+                  ...(fed.secureAggregation ? { secure: { weight, participants: keys, attempt } } : {}),
+                },
+              ],
+            )
+            .finally(answered);
         },
         leftOut,
         `round ${round + 1}`,
       );
-      for (const site of participants) if (progress.sites[site]?.status === 'training') progress.sites[site] = { ...progress.sites[site]!, status: 'ready' };
-      // A masked sum needs every participant's update: run the round again among those that answered.
-      if (fed.secureAggregation && answered.length < participants.length && answered.length >= fed.minSites) {
-        participants = answered.map((a) => a.site);
-        continue;
+      if (!fed.secureAggregation || answered.length < fed.minSites) break;
+      // Every masked update of this attempt is in: each participant now reveals its self mask (double masking).
+      if (answered.length === participants.length) {
+        const before = leftOut.length;
+        const revealed = await settleEach(
+          participants,
+          (site) =>
+            siteSteps(site, `${fed.roundTimeoutSeconds}s`).revealSelfMask.executeWithOptions({ summary: `round ${round + 1}: self mask of site ${site}` }, [
+              { runId, site, round, attempt },
+            ]),
+          leftOut,
+          `round ${round + 1}, revealing its self mask`,
+        );
+        if (revealed.length === participants.length) {
+          selfMaskSeeds = revealed.map((r) => r.seed);
+          break;
+        }
+        const silent = new Set(leftOut.slice(before).map((l) => l.site));
+        answered = answered.filter((a) => !silent.has(a.site));
+        if (answered.length < fed.minSites) break;
       }
-      break;
+      // A masked sum needs every participant's update and self mask: run the round again, masked afresh, among those that answered.
+      participants = answered.map((a) => a.site);
     }
     const entry: FederatedRound = { round: round + 1, asked, used: [], leftOut, examples: 0, seconds: 0 };
     let checkpoint: CheckpointRef | null = null;
@@ -263,6 +297,7 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
             asked: asked.length,
             minSites: fed.minSites,
             secure: fed.secureAggregation,
+            ...(selfMaskSeeds ? { selfMaskSeeds } : {}),
             serverLearningRate: fed.serverLearningRate,
             seed,
             ...(fed.privacy ? { privacy: { ...fed.privacy, samplingRate: asked.length / ready.length, roundsSoFar: state.privacy?.rounds ?? 0 } } : {}),
@@ -325,6 +360,7 @@ export async function federatedTraining(input: FederatedTrainingInput): Promise<
     const name = HEADLINE_METRIC[merged.metrics.task ?? 'binary'];
     const value = (m: EvaluationMetrics): number => (m as unknown as Record<string, number>)[name] ?? Number.NaN;
     return {
+      ignored,
       metrics: merged.metrics,
       report: merged.report,
       siteMetrics: Object.fromEntries(results.map((r) => [r.site, r.metrics])),
@@ -385,6 +421,8 @@ interface SummarisedSite {
 }
 
 interface Evaluation {
+  /** Sites that could not evaluate this time, and why. */
+  ignored: SiteLeftOut[];
   metrics: EvaluationMetrics;
   report: FederatedTrainingResult['report'];
   siteMetrics: Record<string, EvaluationMetrics>;
