@@ -44,26 +44,9 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
   const sites: ManagedProcess[] = [];
   try {
     if (target.ownStack) printStackInfo(target.ownStack.info, config.home);
-    if (!target.databaseUrl) throw new Error('the federated demo needs DATABASE_URL when TEMPORAL_ADDRESS is set');
     const spec = await readFederatedSpec(options.spec ?? EXAMPLE);
-    const mainUrl = target.databaseUrl;
-    const db = pgPool(mainUrl);
-    const flights = `flights_${rows}`;
-    console.log(`\nLoading the first ${rows} flights into ${flights} (once) and splitting them by the origin airport's region...`);
-    await ensureFlightsTable(db, flights, rows);
-    const regions = airportsByRegion();
-    const table = postgresSourceOf(spec.pipeline).table;
-    if (!table) throw new Error(`the federated demo copies a table to each site: the spec's source must name a table, not a query`);
-    for (const region of FLIGHT_REGIONS) {
-      const database = `pipewright_site_${region}`;
-      await ensureDatabase(db, database);
-      const copied = await copyTableSubset(db, pgPool(databaseUrl(mainUrl, database)), flights, table, 'id', 'origin = ANY($1)', [regions[region]]);
-      console.log(`  site ${region}: ${copied} flights from ${regions[region].length} airports, in database ${database}`);
-    }
-    const central = `${flights}_regions`;
-    const centralRows = await copyTableSubset(db, db, flights, central, 'id', 'origin = ANY($1)', [FLIGHT_REGIONS.flatMap((r) => regions[r])]);
-
-    for (const region of FLIGHT_REGIONS) sites.push(startSite(region, target, config.home));
+    const { central, centralRows } = await splitFlightsIntoSites(target, spec, rows, (l) => console.log(l));
+    sites.push(...startFlightSites(target, config.home));
     console.log(`  site workers: ${sites.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; logs in ${path.join(config.home, 'logs')}`);
 
     const client = await connectClient(target.temporalAddress, target.namespace);
@@ -124,6 +107,42 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
   }
 }
 
+/**
+ * The first `rows` flights in the main database, and each region's share of them copied into a
+ * database of the site's own (`pipewright_site_<region>`, table named as the spec's source); also
+ * the union of the regions in one main-database table, for the centralized baseline.
+ */
+export async function splitFlightsIntoSites(
+  target: Target,
+  spec: FederatedSpec,
+  rows: number,
+  log: (line: string) => void,
+): Promise<{ central: string; centralRows: number }> {
+  if (!target.databaseUrl) throw new Error('the federated demo needs DATABASE_URL when TEMPORAL_ADDRESS is set');
+  const mainUrl = target.databaseUrl;
+  const db = pgPool(mainUrl);
+  const flights = `flights_${rows}`;
+  log(`\nLoading the first ${rows} flights into ${flights} (once) and splitting them by the origin airport's region...`);
+  await ensureFlightsTable(db, flights, rows);
+  const regions = airportsByRegion();
+  const table = postgresSourceOf(spec.pipeline).table;
+  if (!table) throw new Error(`the federated demo copies a table to each site: the spec's source must name a table, not a query`);
+  for (const region of FLIGHT_REGIONS) {
+    const database = `pipewright_site_${region}`;
+    await ensureDatabase(db, database);
+    const copied = await copyTableSubset(db, pgPool(databaseUrl(mainUrl, database)), flights, table, 'id', 'origin = ANY($1)', [regions[region]]);
+    log(`  site ${region}: ${copied} flights from ${regions[region].length} airports, in database ${database}`);
+  }
+  const central = `${flights}_regions`;
+  const centralRows = await copyTableSubset(db, db, flights, central, 'id', 'origin = ANY($1)', [FLIGHT_REGIONS.flatMap((r) => regions[r])]);
+  return { central, centralRows };
+}
+
+/** One site worker per region, as `pipewright site` would run on each site's machine. */
+export function startFlightSites(target: Target, home: string): ManagedProcess[] {
+  return FLIGHT_REGIONS.map((region) => startSite(region, target, home));
+}
+
 interface Row {
   model: string;
   trainedOn: string;
@@ -135,7 +154,8 @@ function row(model: string, trainedOn: string, metrics: EvaluationMetrics, sites
   return { model, trainedOn, metrics, sites };
 }
 
-async function federate(
+/** Starts a federated run of `spec` (with `change` applied) and waits for it, printing its rounds. */
+export async function federate(
   client: Client,
   target: Target,
   spec: FederatedSpec,
