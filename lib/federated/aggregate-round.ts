@@ -39,6 +39,10 @@ export async function aggregateRound(input: AggregateRoundTask): Promise<Aggrega
         continue;
       }
       const bytes = await verifiedArtifactBytes(u.update);
+      if (bytes.byteLength !== global.length * 4) {
+        leftOut.push({ site: u.site, reason: `its masked update has ${bytes.byteLength} bytes, not ${global.length * 4} (one word per weight)` });
+        continue;
+      }
       vectors.push(new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
     }
     if (leftOut.length === 0 && vectors.length >= input.minSites) {

@@ -46,7 +46,7 @@ function subtract(a: Float32Array, b: Float32Array): Float32Array {
   return a.map((x, i) => x - b[i]!);
 }
 
-const bytes = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+const bytes = (v: Float32Array | Float64Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 describe('weightVector / withWeightVector', () => {
   const saved = tinyModel([1.5, -2, 0.25], 3);
@@ -108,12 +108,14 @@ describe('weightedMean', () => {
     // (10·1 + 30·2 + 60·(−1))/100 = 10/100 = 0.1; (10·(−2) + 30·0 + 60·1)/100 = 40/100 = 0.4;
     // (10·0.5 + 30·(−0.5) + 60·0.25)/100 = 5/100 = 0.05; (10·4 + 30·4 + 60·4)/100 = 400/100 = 4.
     const mean = weightedMean(updates);
-    expect(mean).toEqual(Float32Array.of(0.1, 0.4, 0.05, 4));
+    expect(mean).toBeInstanceOf(Float64Array);
+    // In float64 (shares 0.1, 0.3, 0.6 times each delta), so within a few float64 ulps of the fractions.
+    [0.1, 0.4, 0.05, 4].forEach((want, j) => expect(mean[j]).toBeCloseTo(want, 14));
     // g + mean: 0.5 + 0.1, 1 + 0.4, −1 + 0.05, 2 + 4, each rounded to float32.
     expect(applyDelta(g, mean)).toEqual(Float32Array.of(0.6, 1.4, -0.95, 6));
   });
 
-  test('identical deltas give that delta, bit for bit, whatever the weights', () => {
+  test('identical deltas give that delta: bit for bit with equal weights, and once rounded to float32 whatever the weights', () => {
     const random = mulberry32(7);
     const delta = Float32Array.from({ length: 5000 }, () => (random() - 0.5) * 10 ** Math.floor(random() * 12 - 6));
     for (const weights of [
@@ -122,8 +124,26 @@ describe('weightedMean', () => {
       [1e-3, 5e6, 42],
     ]) {
       const mean = weightedMean(weights.map((weight, i) => ({ site: `s${i}`, delta: Float32Array.from(delta), weight })));
-      expect(bytes(mean)).toEqual(bytes(delta));
+      expect(bytes(Float32Array.from(mean))).toEqual(bytes(delta));
     }
+    const equal = weightedMean([1, 2].map((i) => ({ site: `s${i}`, delta: Float64Array.from(delta), weight: 500 })));
+    expect(bytes(equal)).toEqual(bytes(Float64Array.from(delta)));
+  });
+
+  test('Σ (wᵢ/Σw)·deltaᵢ in float64, in the order given; float32 and float64 deltas mix', () => {
+    // Low bits a float32 mean would drop: 2^-40 on top of 1.
+    const fine = 1 + 2 ** -40;
+    const updates: SiteUpdate[] = [
+      { site: 'a', delta: Float64Array.of(fine, -3, 1e-30), weight: 1 },
+      { site: 'b', delta: Float32Array.of(1, 5, 0), weight: 3 },
+    ];
+    const mean = weightedMean(updates);
+    const expected = [0, 1, 2].map((j) => 0.25 * updates[0]!.delta[j]! + 0.75 * updates[1]!.delta[j]!);
+    expect(bytes(mean)).toEqual(bytes(Float64Array.from(expected)));
+    expect(mean[0]).toBe(1 + 2 ** -42);
+    expect(mean[1]).toBe(3);
+    expect(mean[2]).toBe(0.25e-30);
+    expect(Math.fround(mean[0]!)).toBe(1);
   });
 
   test('refuses no updates, mismatched lengths and bad weights', () => {
@@ -171,8 +191,19 @@ describe('checkUpdate', () => {
     expect(err.site).toBe('north');
   });
 
-  test('a good update passes', () => {
+  test('a good update passes, float32, float64 or a plain array', () => {
     expect(() => checkUpdate('south', Float32Array.of(-1e30, 0, 1e30), 3, 0)).not.toThrow();
+    expect(() => checkUpdate('south', Float64Array.of(-1e300, 2 ** -1074, 1e300), 3, 0)).not.toThrow();
+    expect(() => checkUpdate('south', [0.5, -0.25], 2, 0)).not.toThrow();
+  });
+
+  test('float64 updates are checked alike', () => {
+    expect(caught(() => checkUpdate('west', Float64Array.of(0, Number.NaN), 2, 5)).message).toBe(
+      'site "west" sent an update with NaN at weight 1 of 2; it is left out of round 5',
+    );
+    expect(caught(() => checkUpdate('west', [1, 2, 3], 2, 5)).message).toBe(
+      'site "west" sent an update of 3 weights but the model has 2; it is left out of round 5',
+    );
   });
 });
 
@@ -180,7 +211,31 @@ describe('applyDelta', () => {
   test('global + η·delta', () => {
     expect(applyDelta(Float32Array.of(1, 2), Float32Array.of(0.5, -4))).toEqual(Float32Array.of(1.5, -2));
     expect(applyDelta(Float32Array.of(1, 2), Float32Array.of(0.5, -4), 0.5)).toEqual(Float32Array.of(1.25, 0));
+    expect(applyDelta(Float32Array.of(1, 2), [0.5, -4])).toEqual(Float32Array.of(1.5, -2));
     expect(() => applyDelta(new Float32Array(2), new Float32Array(3))).toThrow('the delta has 3 values but the global model has 2 weights');
+  });
+
+  test('a float64 delta is added in float64 and rounded once to float32', () => {
+    // 1 + 2^-24 is a tie between 1 and 1 + 2^-23; the 2^-50 breaks it upward. Rounding the delta to float32 first drops it, and the tie goes to 1.
+    const delta = Float64Array.of(2 ** -24 + 2 ** -50);
+    const once = applyDelta(Float32Array.of(1), delta);
+    expect(once).toBeInstanceOf(Float32Array);
+    expect(once[0]).toBe(1 + 2 ** -23);
+    expect(applyDelta(Float32Array.of(1), Float32Array.from(delta))[0]).toBe(1);
+  });
+
+  test('global + (local − global) in float64 gives the local weight back bit for bit, even where a weight moved by more than its size', () => {
+    const random = mulberry32(11);
+    const n = 10_000;
+    const global = Float32Array.from({ length: n }, () => (random() - 0.5) * 2);
+    // Most weights move a little; some cross zero or shrink by orders of magnitude (0.72 to -0.011, say).
+    const local = Float32Array.from(global, (g) => (random() < 0.1 ? (random() - 0.5) * 0.03 : g + (random() - 0.5) * 1e-3));
+    const exact = Float64Array.from(local, (l, j) => l - global[j]!);
+    expect(bytes(applyDelta(global, exact))).toEqual(bytes(local));
+    // A float32 delta would not: some weights come back a few ulps off.
+    const rounded = applyDelta(global, Float32Array.from(exact));
+    expect(rounded.some((w, j) => w !== local[j])).toBe(true);
+    expect(bytes(applyDelta(Float32Array.of(0.72), Float64Array.of(Math.fround(-0.011) - Math.fround(0.72))))).toEqual(bytes(Float32Array.of(-0.011)));
   });
 });
 

@@ -1,30 +1,46 @@
 import { clipToNorm, gaussianNoise, privacySpent, RDP_ORDERS, rdpSampledGaussian } from '../../lib/federated/differential-privacy';
 
 describe('clipToNorm', () => {
-  test('scales a long update down to the clip norm', () => {
+  test('scales a long update down to the clip norm, in float64', () => {
     const { clipped, norm, scale } = clipToNorm(Float32Array.of(3, 4), 1);
     expect(norm).toBe(5);
     expect(scale).toBe(0.2);
-    expect(clipped).toEqual(Float32Array.of(0.6, 0.8));
+    expect(clipped).toBeInstanceOf(Float64Array);
+    expect(clipped).toEqual(Float64Array.of(3 * 0.2, 4 * 0.2));
   });
 
-  test('leaves a short update (and a zero one) as it is, in a new array', () => {
-    const delta = Float32Array.of(3, 4);
+  test('takes float64 deltas and plain arrays, and keeps their float64 bits', () => {
+    // 0.1 + 2^-40 is not a float32: a float32 step anywhere would lose the 2^-40.
+    const fine = 0.1 + 2 ** -40;
+    expect(Math.fround(fine)).not.toBe(fine);
+    expect(clipToNorm(Float64Array.of(fine, -fine), 10).clipped).toEqual(Float64Array.of(fine, -fine));
+    expect(clipToNorm([fine, 0], 10).clipped).toEqual(Float64Array.of(fine, 0));
+    const { clipped, norm } = clipToNorm([3e-30, 4e-30], 1e-30);
+    expect(norm).toBeCloseTo(5e-30, 44);
+    expect(clipped[0]).toBeCloseTo(0.6e-30, 44);
+    expect(clipped[1]).toBeCloseTo(0.8e-30, 44);
+  });
+
+  test('leaves a short update (and a zero one) as it is, in a new float64 array', () => {
+    const delta = Float64Array.of(3, 4);
     const { clipped, norm, scale } = clipToNorm(delta, 10);
     expect([norm, scale]).toEqual([5, 1]);
     expect(clipped).toEqual(delta);
     expect(clipped).not.toBe(delta);
-    expect(clipToNorm(new Float32Array(3), 1)).toEqual({ clipped: new Float32Array(3), norm: 0, scale: 1 });
+    expect(clipToNorm(Float32Array.of(3, 4), 10).clipped).toEqual(Float64Array.of(3, 4));
+    expect(clipToNorm(new Float32Array(3), 1)).toEqual({ clipped: new Float64Array(3), norm: 0, scale: 1 });
   });
 
-  test('the clipped norm is the clip norm', () => {
-    const delta = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3);
+  test('the clipped norm is the clip norm, to float64 rounding', () => {
+    const delta = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3);
     const { clipped } = clipToNorm(delta, 2);
-    expect(Math.hypot(...clipped)).toBeCloseTo(2, 5);
+    expect(Math.abs(Math.hypot(...clipped) - 2)).toBeLessThan(1e-12);
   });
 
-  test('refuses a clip norm that is not positive', () => {
+  test('refuses a clip norm that is not positive, and an update whose norm is not finite', () => {
     expect(() => clipToNorm(new Float32Array(2), 0)).toThrow('the clip norm must be a positive number, not 0');
+    expect(() => clipToNorm([1, Number.NaN], 1)).toThrow('clipToNorm: the update has a norm of NaN');
+    expect(() => clipToNorm(Float64Array.of(1e200, 1e200), 1)).toThrow('clipToNorm: the update has a norm of Infinity');
   });
 });
 

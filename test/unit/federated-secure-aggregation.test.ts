@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { decodeFixedPoint, encodeFixedPoint, FIXED_POINT_BITS, maskVector, pairSecret, siteKeyPair, sumVectors } from '../../lib/federated/secure-aggregation';
+import {
+  decodeFixedPoint,
+  encodeFixedPoint,
+  FIXED_POINT_BITS,
+  maskVector,
+  pairSecret,
+  removeSelfMasks,
+  selfMask,
+  siteKeyPair,
+  sumVectors,
+} from '../../lib/federated/secure-aggregation';
+import { selfMaskSeed } from '../../lib/federated/site-secret';
 import { mulberry32 } from '../../lib/random';
 
 const seedFor = (site: string): Buffer => createHash('sha256').update(`test seed for ${site}`).digest();
@@ -19,6 +30,38 @@ function makeSites(names: string[], length: number, seed: number): Site[] {
 function masked(sites: Site[], round = 3, runId = 'run-abc'): Uint32Array[] {
   const participants = sites.map(({ site, publicKey }) => ({ site, publicKey }));
   return sites.map((s) => maskVector({ encoded: encodeFixedPoint(s.values, s.site), me: s.site, participants, privateKey: s.privateKey, round, runId }));
+}
+
+/** A site's self-mask seed for a round's attempt, as the site derives it (from its key seed, here the test seed). */
+const selfSeedOf = (site: string, round: number, attempt: number): Buffer => Buffer.from(selfMaskSeed(seedFor(site).toString('hex'), round, attempt), 'hex');
+
+/** Each of `sites` encoded and double-masked among `sites` for one attempt of a round: pair masks and its self mask. */
+function doubleMasked(sites: Site[], attempt: number, round = 3, runId = 'run-abc'): Uint32Array[] {
+  const participants = sites.map(({ site, publicKey }) => ({ site, publicKey }));
+  return sites.map((s) =>
+    maskVector({
+      encoded: encodeFixedPoint(s.values, s.site),
+      me: s.site,
+      participants,
+      privateKey: s.privateKey,
+      round,
+      attempt,
+      runId,
+      selfMaskSeed: selfSeedOf(s.site, round, attempt),
+    }),
+  );
+}
+
+/** Word-wise a − b mod 2^32. */
+function subtract(a: Uint32Array, b: Uint32Array): Uint32Array {
+  return a.map((x, j) => x - b[j]!);
+}
+
+/** How many words two vectors share: a handful at most when one of them is uniform noise. */
+function sameWords(a: Uint32Array, b: Uint32Array): number {
+  let same = 0;
+  for (let j = 0; j < a.length; j++) if (a[j] === b[j]) same++;
+  return same;
 }
 
 describe('keys', () => {
@@ -133,6 +176,144 @@ describe('maskVector', () => {
     expect(() => maskVector({ ...base, me: 'a', participants: [...participants, participants[1]!] })).toThrow('site "b" is listed twice');
     const many = Array.from({ length: 17 }, (_, i) => (i === 0 ? participants[0]! : { site: `x${i}`, publicKey: participants[1]!.publicKey }));
     expect(() => maskVector({ ...base, me: 'a', participants: many })).toThrow('secure aggregation sums at most 16 sites');
+  });
+});
+
+describe('double masking (self masks)', () => {
+  const names = ['west', 'east', 'north'];
+
+  test('selfMask: a keystream of uint32 words per 32-byte seed; a shorter mask is a prefix; removeSelfMasks takes them out mod 2^32', () => {
+    const seed = selfSeedOf('west', 3, 0);
+    expect(seed).toHaveLength(32);
+    const mask = selfMask(seed, 4096);
+    expect(selfMask(seed, 4096)).toEqual(mask);
+    expect(selfMask(seed, 10)).toEqual(mask.subarray(0, 10));
+    expect(sameWords(mask, selfMask(selfSeedOf('west', 3, 1), 4096))).toBeLessThan(3);
+    expect(Math.abs(mask.reduce((n, w) => n + w, 0) / mask.length / 2 ** 31 - 1)).toBeLessThan(0.05);
+    const values = Uint32Array.of(0, 1, 2 ** 32 - 1, 12345);
+    const seeds = [selfSeedOf('a', 1, 0), selfSeedOf('b', 1, 0)];
+    const withMasks = sumVectors([values, selfMask(seeds[0]!, 4), selfMask(seeds[1]!, 4)]);
+    expect(removeSelfMasks(withMasks, seeds)).toEqual(values);
+    expect(removeSelfMasks(withMasks, [...seeds].reverse())).toEqual(values);
+    expect(withMasks).toEqual(sumVectors([values, selfMask(seeds[0]!, 4), selfMask(seeds[1]!, 4)])); // not modified in place
+    expect(() => selfMask(Buffer.alloc(16), 4)).toThrow('a self-mask seed is 32 bytes, not 16');
+  });
+
+  test('the sum of double-masked vectors less every self mask is the sum of the encodings, exactly; with the self masks in, it is noise', () => {
+    const sites = makeSites(names, 4096, 21);
+    const encodings = sumVectors(sites.map((s) => encodeFixedPoint(s.values, s.site)));
+    const sum = sumVectors(doubleMasked(sites, 0));
+    const seeds = sites.map((s) => selfSeedOf(s.site, 3, 0));
+    expect(removeSelfMasks(sum, seeds)).toEqual(encodings);
+
+    // The pair masks cancel but the self masks do not: the sum alone is uniform noise, far from the encodings.
+    expect(sameWords(sum, encodings)).toBeLessThan(3);
+    expect(Math.abs(sum.reduce((n, w) => n + w, 0) / sum.length / 2 ** 31 - 1)).toBeLessThan(0.05);
+    const exact = decodeFixedPoint(encodings);
+    const noisy = decodeFixedPoint(sum);
+    expect(noisy.filter((v, j) => Math.abs(v - exact[j]!) > 1).length).toBeGreaterThan(4000);
+    // All but one self mask taken out: still noise.
+    expect(sameWords(removeSelfMasks(sum, seeds.slice(0, 2)), encodings)).toBeLessThan(3);
+    // The seeds of another attempt take out the wrong masks.
+    expect(
+      sameWords(
+        removeSelfMasks(
+          sum,
+          sites.map((s) => selfSeedOf(s.site, 3, 1)),
+        ),
+        encodings,
+      ),
+    ).toBeLessThan(3);
+  });
+
+  test('a site masks attempt 0 and attempt 1 of a round with different pair masks, not only different self masks', () => {
+    const sites = makeSites(names, 1024, 22);
+    const participants = sites.map(({ site, publicKey }) => ({ site, publicKey }));
+    const west = sites[0]!;
+    const encoded = encodeFixedPoint(west.values, 'west');
+    const mask = (attempt: number, withSelfMask: boolean): Uint32Array =>
+      maskVector({
+        encoded,
+        me: 'west',
+        participants,
+        privateKey: west.privateKey,
+        round: 3,
+        attempt,
+        runId: 'run-abc',
+        ...(withSelfMask ? { selfMaskSeed: selfSeedOf('west', 3, attempt) } : {}),
+      });
+    // attempt defaults to 0.
+    expect(maskVector({ encoded, me: 'west', participants, privateKey: west.privateKey, round: 3, runId: 'run-abc' })).toEqual(mask(0, false));
+    // The same input and participants: the two attempts' vectors differ by more than the difference of the self masks.
+    const [m0, m1] = [mask(0, true), mask(1, true)];
+    const selfDifference = subtract(selfMask(selfSeedOf('west', 3, 0), 1024), selfMask(selfSeedOf('west', 3, 1), 1024));
+    expect(sameWords(subtract(m0, m1), selfDifference)).toBeLessThan(3);
+    // So the pair masks alone differ: without self masks the two attempts share nothing.
+    const pairs0 = subtract(mask(0, false), encoded);
+    const pairs1 = subtract(mask(1, false), encoded);
+    expect(sameWords(pairs0, pairs1)).toBeLessThan(3);
+    // And each attempt's vector is its encoding plus its pair masks plus its self mask.
+    expect(m0).toEqual(sumVectors([encoded, pairs0, selfMask(selfSeedOf('west', 3, 0), 1024)]));
+    expect(m1).toEqual(sumVectors([encoded, pairs1, selfMask(selfSeedOf('west', 3, 1), 1024)]));
+    // Each attempt's pair masks still cancel among its own participants.
+    const encodings = sumVectors(sites.map((s) => encodeFixedPoint(s.values, s.site)));
+    for (const attempt of [0, 1]) {
+      const vectors = sites.map((s) =>
+        maskVector({ encoded: encodeFixedPoint(s.values, s.site), me: s.site, participants, privateKey: s.privateKey, round: 3, attempt, runId: 'run-abc' }),
+      );
+      expect(sumVectors(vectors)).toEqual(encodings);
+    }
+  });
+
+  test("a late update: the abandoned attempt's sum and the re-run's do not give the third site's update", () => {
+    // Attempt 0 among west, east, north; north's update is late, so the coordinator re-runs the round among
+    // west and east (attempt 1) and learns their self masks for attempt 1 only. Then north's update arrives.
+    const sites = makeSites(names, 4096, 23);
+    const [west, east, north] = sites as [Site, Site, Site];
+    const northEncoded = encodeFixedPoint(north.values, 'north');
+    const attempt0 = doubleMasked(sites, 0);
+    const attempt1 = doubleMasked([west, east], 1);
+    const revealed1 = [selfSeedOf('west', 3, 1), selfSeedOf('east', 3, 1)];
+    const sum0 = sumVectors(attempt0);
+    const sum1 = sumVectors(attempt1);
+    const unmasked1 = removeSelfMasks(sum1, revealed1);
+    // The re-run's sum is what it should be: west + east, exactly.
+    expect(unmasked1).toEqual(sumVectors([encodeFixedPoint(west.values, 'west'), encodeFixedPoint(east.values, 'east')]));
+
+    // sum0 − sum1-style differences: none of them is north's encoded update, none even close to it.
+    const candidates = {
+      'sum0 − unmasked sum1': subtract(sum0, unmasked1),
+      'sum0 − sum1': subtract(sum0, sum1),
+      'sum0 − unmasked sum1 − revealed self masks': removeSelfMasks(subtract(sum0, unmasked1), revealed1),
+      "north's masked vector alone": attempt0[2]!,
+      "north's masked vector − unmasked sum1": subtract(attempt0[2]!, unmasked1),
+    };
+    const exact = decodeFixedPoint(northEncoded);
+    for (const [what, candidate] of Object.entries(candidates)) {
+      expect([what, sameWords(candidate, northEncoded) < 3]).toEqual([what, true]);
+      const decoded = decodeFixedPoint(candidate);
+      expect([what, decoded.filter((v, j) => Math.abs(v - exact[j]!) > 1).length > 4000]).toEqual([what, true]);
+    }
+    // What is left is north's update behind the three unrevealed attempt-0 self masks.
+    const hidden = sumVectors([northEncoded, ...sites.map((s) => selfMask(selfSeedOf(s.site, 3, 0), 4096))]);
+    expect(subtract(sum0, unmasked1)).toEqual(hidden);
+
+    // Without self masks the same subtraction gives north's update away, exactly: what double masking prevents.
+    const single0 = sumVectors(masked(sites));
+    const single1 = sumVectors(
+      [west, east].map((s) =>
+        maskVector({
+          encoded: encodeFixedPoint(s.values, s.site),
+          me: s.site,
+          participants: [west, east].map(({ site, publicKey }) => ({ site, publicKey })),
+          privateKey: s.privateKey,
+          round: 3,
+          attempt: 1,
+          runId: 'run-abc',
+        }),
+      ),
+    );
+    expect(subtract(single0, single1)).toEqual(northEncoded);
   });
 });
 
