@@ -59,11 +59,14 @@ export async function aggregateRound(input: AggregateRoundTask): Promise<Aggrega
     const good: SiteUpdate[] = [];
     for (const u of input.updates) {
       const bytes = await verifiedArtifactBytes(u.update);
-      if (bytes.byteLength % 8 !== 0) {
-        leftOut.push({ site: u.site, reason: `its update has ${bytes.byteLength} bytes, not a whole number of float64 weights` });
+      // A site on an older build sends float32 (.f32); this one float64 (.f64).
+      const width = u.update.uri.endsWith('.f32') ? 4 : 8;
+      if (bytes.byteLength % width !== 0) {
+        leftOut.push({ site: u.site, reason: `its update has ${bytes.byteLength} bytes, not a whole number of float${width * 8} weights` });
         continue;
       }
-      const delta = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      const delta = width === 4 ? new Float32Array(copy) : new Float64Array(copy);
       try {
         checkUpdate(u.site, delta, global.length, round);
       } catch (err) {
