@@ -243,20 +243,25 @@ describe('FedAvg', () => {
     expect(short.leftOut[0]!.reason).toContain('round 4');
   });
 
-  test('an update that is not whole float64 weights (an old float32 one of odd length) is left out with its byte count', async () => {
+  test("an older site's float32 update is read as float32; bytes that are not whole weights are left out with their count", async () => {
     const global = await globalModel(logistic, transform);
     const good = await siteRound(north, logistic, transform, global);
     const length = (await f64Of(good.update)).length;
-    // float32 values of an odd count: a byte length that is not a multiple of 8.
-    const odd = new Float32Array(length % 2 === 1 ? length : length + 1);
+    // A site on an older build: the same update in float32 (.f32), averaged with the float64 one.
     const legacy: TrainSiteRoundResult = {
       ...good,
       site: 'south',
-      update: await exchangeStore.putBytes('federated-updates', '.f32', new Uint8Array(odd.buffer)),
+      update: await exchangeStore.putBytes('federated-updates', '.f32', new Uint8Array(Float32Array.from(await f64Of(good.update)).buffer)),
     };
-    const kept = await aggregate(global, [good, legacy], { minSites: 1 });
+    const both = await aggregate(global, [good, legacy], { minSites: 2 });
+    expect(both.used).toEqual(['north', 'south']);
+    expect(both.leftOut).toEqual([]);
+    // A .f64 update whose bytes are not a whole number of float64 weights.
+    const odd = new Uint8Array(length * 8 + 4);
+    const torn: TrainSiteRoundResult = { ...good, site: 'west', update: await exchangeStore.putBytes('federated-updates', '.f64', odd) };
+    const kept = await aggregate(global, [good, torn], { minSites: 1 });
     expect(kept.used).toEqual(['north']);
-    expect(kept.leftOut).toEqual([{ site: 'south', reason: `its update has ${odd.byteLength} bytes, not a whole number of float64 weights` }]);
+    expect(kept.leftOut).toEqual([{ site: 'west', reason: `its update has ${odd.byteLength} bytes, not a whole number of float64 weights` }]);
     // Whole float64 weights, but too few: the shape check names both counts.
     const short: TrainSiteRoundResult = {
       ...good,
