@@ -3,6 +3,7 @@ import type { EvaluationMetrics, FederatedTrainingResult } from '../contracts';
 import { loadConfig } from '../lib/config';
 import { closePgPools } from '../lib/db/pg-pools';
 import { postgresSourceOf } from '../lib/spec/pipeline-spec';
+import { waitForSites } from '../scripts/client/federated-client';
 import { connectClient } from '../scripts/client/pipeline-client';
 import { resolveTarget } from '../scripts/client/target';
 import { federate, splitFlightsIntoSites, startFlightSites } from '../scripts/commands/federated-demo';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   const sites = startFlightSites(target, config.home);
   const client = await connectClient(target.temporalAddress, target.namespace);
   try {
+    // Measured from sites already polling, as they would be at real institutions.
+    await waitForSites(client, FLIGHT_REGIONS, target.queuePrefix);
     const measured = async (name: string, change: Parameters<typeof federate>[3], secure = false) => {
       const s = secure ? { ...spec, federated: { ...spec.federated, secureAggregation: true } } : spec;
       const result = await federate(client, target, s, change);

@@ -19,6 +19,7 @@ const BENCHMARKS = [
   'cluster-orchestration',
   'cluster-pipeline-overhead',
   'multi-host',
+  'federated',
 ] as const;
 
 interface Recorded {

@@ -1,4 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { federatedProgressQuery, poolQueues, siteTaskQueue, type FederatedProgress, type FederatedRound, type FederatedTrainingResult } from '../../contracts';
 import type { FederatedSpec } from '../../lib/spec/federated-spec';
 import type { federatedTraining } from '../../workflows/federated/federated-training';
@@ -76,4 +77,23 @@ export function roundLine(r: FederatedRound, rounds: number): string {
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toFixed(4) : String(v);
+}
+
+/** Waits until every site's queue has a worker polling it for activities (the demo starts its sites just before its runs). */
+export async function waitForSites(client: Client, sites: readonly string[], queuePrefix: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const site of sites) {
+    const queue = siteTaskQueue(site, queuePrefix);
+    for (;;) {
+      const res = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: queue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if ((res.pollers ?? []).length > 0) break;
+      if (Date.now() > deadline)
+        throw new Error(`no worker polls ${queue} after ${timeoutMs / 1000} s: is \`pipewright site --name ${site}\` running? (see its log)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

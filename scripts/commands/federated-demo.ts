@@ -8,7 +8,7 @@ import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import type { FederatedSpec } from '../../lib/spec/federated-spec';
 import { postgresSourceOf } from '../../lib/spec/pipeline-spec';
-import { startFederatedTraining, watchFederatedTraining } from '../client/federated-client';
+import { startFederatedTraining, waitForSites, watchFederatedTraining } from '../client/federated-client';
 import { printStackInfo } from '../client/print';
 import { connectClient, failureMessage } from '../client/pipeline-client';
 import { resolveTarget, type Target } from '../client/target';
@@ -52,6 +52,7 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
     const client = await connectClient(target.temporalAddress, target.namespace);
     const results: Row[] = [];
     try {
+      await waitForSites(client, FLIGHT_REGIONS, target.queuePrefix);
       const { rounds, localEpochs } = spec.federated;
       console.log(
         `\nFederated: ${spec.federated.strategy.kind}, ${rounds} rounds of ${localEpochs} local epoch${localEpochs === 1 ? '' : 's'} over ${FLIGHT_REGIONS.join(', ')}`,
