@@ -240,3 +240,36 @@ describe('recorded histories of the tuned flights example: an ASHA search and 3-
     await expectReplays(histories);
   });
 });
+
+/**
+ * Federated runs recorded from `bench/federated.ts` on a real stack with three real site workers
+ * (`temporal workflow show -o json` of its first two runs): FedAvg, and FedAvg with secure
+ * aggregation (every round's self masks revealed). Re-record the same way after a deliberate change.
+ */
+describe('recorded histories of real federated runs (3 sites, 5 rounds)', () => {
+  const plain = load('flights-federated.json');
+  const secure = load('flights-federated-secure.json');
+
+  test('are complete federatedTraining runs with every round at every site', () => {
+    for (const h of [plain, secure]) {
+      expect(workflowType(h)).toBe('federatedTraining');
+      expect(h.events[h.events.length - 1]!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+      expect(activityCounts(h)).toMatchObject({
+        siteTransformStatistics: 3,
+        fitFederatedTransform: 1,
+        trainSiteRound: 15,
+        aggregateRound: 5,
+        evaluateAtSite: 15,
+      });
+    }
+    expect(activityCounts(plain).revealSelfMask).toBeUndefined();
+    expect(activityCounts(secure)).toMatchObject({ siteKeys: 3, revealSelfMask: 15 });
+  });
+
+  test('replay against the current workflow code without a determinism error', async () => {
+    await expectReplays([
+      { workflowId: 'flights-federated', history: historyFromJSON(plain) },
+      { workflowId: 'flights-federated-secure', history: historyFromJSON(secure) },
+    ]);
+  });
+});
