@@ -57,7 +57,8 @@ test('a pool killed under `up` is restarted, and a run started before the kill c
   const result = await watchPipeline(handle, false);
   expect(binaryMetricsOf(result.metrics).auc).toBeGreaterThan(0.55);
   const log = readFileSync(path.join(stack.home, 'up.log'), 'utf8');
-  expect(log).toContain(`[stack] pool-orchestrator (pid ${victim}) was killed by SIGKILL; restarting it in 1 s`);
+  // The delay grows with the pool's recent restarts, and other tests on this stack kill it too (the federated ones).
+  expect(log).toMatch(new RegExp(`\\[stack\\] pool-orchestrator \\(pid ${victim}\\) was killed by SIGKILL; restarting it in \\d+ s`));
   expect(log).toContain(`[stack] pool-orchestrator restarted (pid ${replacement}).`);
   expect((await handle.describe()).status.name).toBe('COMPLETED');
 });
