@@ -34,10 +34,15 @@ export function stagesOfPool(pool: WorkerPool): ActivityStage[] {
 
 /** Every activity a pool's worker registers, by name. */
 export function activitiesOfPool(pool: WorkerPool, deps: ActivityDeps): ActivityFunctions {
+  return activitiesOfStages(stagesOfPool(pool), deps, `the ${pool} pool`);
+}
+
+/** The activities of some stages, by name (a federated site runs ingest, validate and transform only). */
+export function activitiesOfStages(stages: readonly ActivityStage[], deps: ActivityDeps, who = 'these stages'): ActivityFunctions {
   const activities: ActivityFunctions = {};
-  for (const stage of stagesOfPool(pool)) {
+  for (const stage of stages) {
     for (const [name, fn] of Object.entries(STAGE_ACTIVITIES[stage](deps))) {
-      if (name in activities) throw new Error(`activity ${name} is defined by two stages of the ${pool} pool`);
+      if (name in activities) throw new Error(`activity ${name} is defined by two stages of ${who}`);
       activities[name] = fn;
     }
   }

@@ -9,7 +9,7 @@ import { migrate } from '../lib/db/migrations';
 import { pgPool } from '../lib/db/pg-pools';
 import { loadSiteSecret } from '../lib/federated/site-secret';
 import { createLogger } from '../lib/logging/logger';
-import { activitiesOfPool } from './pool-activities';
+import { activitiesOfStages } from './pool-activities';
 import { connectWorker, fail } from './run-pool';
 
 /**
@@ -37,7 +37,8 @@ export async function runSite(site: string): Promise<void> {
   await migrate(pgPool(config.databaseUrl));
   const deps = { databaseUrl: config.databaseUrl, artifactStore, serveUrl: config.serveUrl };
   const activities = {
-    ...activitiesOfPool('cpu', deps),
+    // The site's own data steps; not the coordinator's (federate), which share the cpu pool.
+    ...activitiesOfStages(['ingest', 'validate', 'transform'], deps, `site ${site}`),
     ...createSiteActivities({ ...deps, site, exchangeStore, keySecret: loadSiteSecret(config.federation.siteSecret, config.home) }),
   };
   const { connection, address } = await connectWorker(config);
