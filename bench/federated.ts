@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const target = await resolveTarget(config, true, (l) => console.error(l));
   const spec = await readFederatedSpec(path.join(__dirname, '..', '..', 'examples', 'flights-federated.json'));
   const { central, centralRows } = await splitFlightsIntoSites(target, spec, rows, (l) => console.log(l));
-  const sites = startFlightSites(target, config.home);
+  const sites = startFlightSites(target, config);
   const client = await connectClient(target.temporalAddress, target.namespace);
   try {
     // Measured from sites already polling, as they would be at real institutions.

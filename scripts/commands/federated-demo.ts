@@ -3,14 +3,14 @@ import type { Client } from '@temporalio/client';
 import type { EvaluationMetrics, FederatedTrainingResult } from '../../contracts';
 import { HEADLINE_METRIC } from '../../contracts/metric-names';
 import { artifactStoreSettings } from '../../lib/artifacts/artifact-store';
-import { childEnvironment, loadConfig } from '../../lib/config';
+import { childEnvironment, loadConfig, type PipewrightConfig } from '../../lib/config';
 import { ensureFlightsTable } from '../../lib/data/flights-loader';
 import { closePgPools, pgPool } from '../../lib/db/pg-pools';
 import type { FederatedSpec } from '../../lib/spec/federated-spec';
 import { postgresSourceOf } from '../../lib/spec/pipeline-spec';
 import { startFederatedTraining, waitForSites, watchFederatedTraining } from '../client/federated-client';
 import { printStackInfo } from '../client/print';
-import { connectClient, failureMessage } from '../client/pipeline-client';
+import { connectClient, failureMessage, webUiLink } from '../client/pipeline-client';
 import { resolveTarget, type Target } from '../client/target';
 import { textTable } from '../client/text-table';
 import { airportsByRegion, copyTableSubset, databaseUrl, ensureDatabase, FLIGHT_REGIONS, type FlightRegion } from '../federated/site-tables';
@@ -46,7 +46,7 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
     if (target.ownStack) printStackInfo(target.ownStack.info, config.home);
     const spec = await readFederatedSpec(options.spec ?? EXAMPLE);
     const { central, centralRows } = await splitFlightsIntoSites(target, spec, rows, (l) => console.log(l));
-    sites.push(...startFlightSites(target, config.home));
+    sites.push(...startFlightSites(target, config));
     console.log(`  site workers: ${sites.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; logs in ${path.join(config.home, 'logs')}`);
 
     const client = await connectClient(target.temporalAddress, target.namespace);
@@ -58,7 +58,12 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
         `\nFederated: ${spec.federated.strategy.kind}, ${rounds} rounds of ${localEpochs} local epoch${localEpochs === 1 ? '' : 's'} over ${FLIGHT_REGIONS.join(', ')}`,
       );
       const federated = await federate(client, target, spec, {});
-      results.push(row(`federated (${spec.federated.strategy.kind})`, FLIGHT_REGIONS.join('+'), federated.metrics, federated.siteMetrics));
+      results.push({
+        model: `federated (${spec.federated.strategy.kind})`,
+        trainedOn: FLIGHT_REGIONS.join('+'),
+        metrics: federated.metrics,
+        sites: federated.siteMetrics,
+      });
       for (const region of FLIGHT_REGIONS) {
         console.log(`\n${region} alone: the same rounds at ${region}; the other sites only evaluate`);
         const others = FLIGHT_REGIONS.filter((r) => r !== region);
@@ -67,7 +72,7 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
           sites: [region],
           evaluationSites: others,
         });
-        results.push(row(`${region} alone`, region, alone.metrics, alone.siteMetrics));
+        results.push({ model: `${region} alone`, trainedOn: region, metrics: alone.metrics, sites: alone.siteMetrics });
       }
       console.log(`\nCentralized: the ordinary pipeline on all ${centralRows} rows in one table (${central}), ${rounds * localEpochs} epochs`);
       const pipeline = structuredClone(spec.pipeline);
@@ -75,7 +80,7 @@ export async function federatedDemoCommand(options: FederatedDemoOptions): Promi
       postgresSourceOf(pipeline).table = central;
       pipeline.model.epochs = rounds * localEpochs;
       const centralized = await runOnTarget(target, pipeline, { reuseSteps: false });
-      results.push(row('centralized', 'all rows in one place', centralized.metrics, {}));
+      results.push({ model: 'centralized', trainedOn: 'all rows in one place', metrics: centralized.metrics, sites: {} });
     } finally {
       await client.connection.close();
     }
@@ -140,8 +145,8 @@ export async function splitFlightsIntoSites(
 }
 
 /** One site worker per region, as `pipewright site` would run on each site's machine. */
-export function startFlightSites(target: Target, home: string): ManagedProcess[] {
-  return FLIGHT_REGIONS.map((region) => startSite(region, target, home));
+export function startFlightSites(target: Target, config: PipewrightConfig): ManagedProcess[] {
+  return FLIGHT_REGIONS.map((region) => startSite(region, target, config));
 }
 
 interface Row {
@@ -149,10 +154,6 @@ interface Row {
   trainedOn: string;
   metrics: EvaluationMetrics;
   sites: Record<string, EvaluationMetrics>;
-}
-
-function row(model: string, trainedOn: string, metrics: EvaluationMetrics, sites: Record<string, EvaluationMetrics>): Row {
-  return { model, trainedOn, metrics, sites };
 }
 
 /** Starts a federated run of `spec` (with `change` applied) and waits for it, printing its rounds. */
@@ -169,13 +170,14 @@ export async function federate(
     ...(change.evaluationSites ? { evaluationSites: change.evaluationSites } : {}),
   };
   const handle = await startFederatedTraining(client, { pipeline, federated }, { queuePrefix: target.queuePrefix });
-  console.log(`  ${handle.workflowId}${target.uiUrl ? `  ${target.uiUrl}/namespaces/${target.namespace}/workflows/${handle.workflowId}` : ''}`);
+  const link = webUiLink(target.uiUrl, target.namespace, handle.workflowId);
+  console.log(`  ${handle.workflowId}${link ? `  ${link}` : ''}`);
   return watchFederatedTraining(handle, (l) => console.log(l));
 }
 
 /** A site's worker, as `pipewright site` would run on the site's own machine: its database, its home, the coordinator's store. */
-function startSite(region: FlightRegion, target: Target, home: string): ManagedProcess {
-  const config = loadConfig();
+function startSite(region: FlightRegion, target: Target, config: PipewrightConfig): ManagedProcess {
+  const home = config.home;
   const siteHome = path.join(home, 'sites', region);
   const env = childEnvironment({
     TEMPORAL_ADDRESS: target.temporalAddress,
